@@ -1,0 +1,227 @@
+/**
+ * The engine's public API: what activities, the offline break-glass CLI path
+ * and the benchmark call. Implemented in activities/engine/ and
+ * activities/repository/; nothing here imports @temporalio/*.
+ *
+ * Long operations take an AbortSignal and report progress through a callback
+ * (activities turn that into heartbeats). Every result is plain JSON-safe data:
+ * it may travel in a Temporal payload, so it never holds key material.
+ */
+import type { Backend } from '../storage/backend';
+import type { Tree } from '../repository/tree';
+
+export interface Progress {
+  readonly filesDone: number;
+  readonly filesTotal?: number;
+  readonly bytesDone: number;
+  readonly bytesTotal?: number;
+  /** Bytes actually sent to storage (after dedup, compression, encryption). */
+  readonly bytesUploaded?: number;
+  readonly currentPath?: string;
+}
+
+export interface RunOptions {
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (progress: Progress) => void;
+}
+
+/** How the repository key is unlocked. Never stored in a workflow payload. */
+export type Unlock =
+  | { readonly passphrase: string }
+  | { readonly x25519SecretKey: Uint8Array; readonly x25519PublicKey: Uint8Array };
+
+export interface InitOptions {
+  /** Average chunk size in bytes (default 1 MiB). */
+  readonly averageChunkSize?: number;
+  /** Target pack size in bytes (default 16 MiB). */
+  readonly packSize?: number;
+  /** zstd level (default 1). */
+  readonly compressionLevel?: number;
+  /** Argon2id cost; tests pass cheap values. */
+  readonly kdf?: { readonly opsLimit: number; readonly memLimitBytes: number };
+  /** Retain every object this long (S3 Object Lock / Azure immutability), if the backend supports it. */
+  readonly retentionDays?: number;
+}
+
+export interface SnapshotSummary {
+  readonly id: string;
+  /** ISO-8601 time the backup started. */
+  readonly time: string;
+  readonly host: string;
+  readonly paths: readonly string[];
+  readonly tags: readonly string[];
+  readonly parent?: string;
+  readonly rootTree: string;
+  readonly keyEpoch: number;
+  readonly stats: {
+    readonly files: number;
+    readonly dirs: number;
+    readonly bytes: number;
+    readonly bytesNew: number;
+    readonly bytesUploaded: number;
+    readonly chunksNew: number;
+    readonly chunksDeduplicated: number;
+    readonly filesUnchanged: number;
+    readonly errors: number;
+  };
+}
+
+export interface BackupRequest {
+  /** Absolute paths on this host. */
+  readonly paths: readonly string[];
+  readonly host: string;
+  readonly tags?: readonly string[];
+  /** Parent snapshot id, or 'auto' to use the latest snapshot of the same host and paths. */
+  readonly parent?: string | 'auto';
+  readonly excludes?: readonly string[];
+  /** Files whose change fails the backup (ransomware canaries), relative to a source path. */
+  readonly canaries?: readonly string[];
+}
+
+export interface BackupPlan {
+  /** Id of the plan object stored in the repository (outside workflow history). */
+  readonly planId: string;
+  readonly batches: number;
+  readonly files: number;
+  readonly bytes: number;
+}
+
+export interface BatchResult {
+  readonly batch: number;
+  readonly filesDone: number;
+  readonly bytesRead: number;
+  readonly bytesUploaded: number;
+  readonly chunksNew: number;
+  readonly chunksDeduplicated: number;
+  /** Files that could not be read (reported, backup continues). */
+  readonly unreadable: readonly { readonly path: string; readonly reason: string }[];
+  /** Files that changed while being read. */
+  readonly changedDuringRead: readonly string[];
+}
+
+/** Cursor an interrupted batch resumes from (a heartbeat detail). */
+export interface BatchCursor {
+  readonly batch: number;
+  /** Files of the batch already completed and recorded. */
+  readonly filesCompleted: number;
+}
+
+export interface RestoreRequest {
+  readonly snapshot: string;
+  /** Directory to restore into; created if missing. */
+  readonly target: string;
+  readonly include?: readonly string[];
+  readonly exclude?: readonly string[];
+}
+
+export interface RestoreResult {
+  readonly files: number;
+  readonly dirs: number;
+  readonly bytes: number;
+  /** Files skipped because a previous interrupted run already restored them. */
+  readonly skipped: number;
+}
+
+export interface CompareResult {
+  readonly matched: number;
+  /** Paths (relative to the target) whose content or metadata differ, with why. */
+  readonly differences: readonly { readonly path: string; readonly what: string }[];
+}
+
+export type VerifyLevel = 'structure' | 'read-data';
+
+export interface VerifyRequest {
+  readonly level: VerifyLevel;
+  /** Check part n of t of the packs (1-based); over t runs every pack is read. */
+  readonly subset?: { readonly n: number; readonly t: number };
+}
+
+export interface Finding {
+  /** e.g. 'missing-pack', 'pack-size', 'chunk-integrity', 'unindexed-chunk', 'snapshot-unreadable'. */
+  readonly kind: string;
+  /** The storage object concerned, e.g. `data/ab/ab12…`. */
+  readonly object: string;
+  readonly detail: string;
+  readonly snapshots: readonly string[];
+  /** Affected files as `<snapshot>:<path>`, bounded in count. */
+  readonly files: readonly string[];
+}
+
+export interface VerifyReport {
+  readonly level: VerifyLevel;
+  readonly snapshotsChecked: number;
+  readonly packsChecked: number;
+  readonly chunksChecked: number;
+  readonly bytesRead: number;
+  readonly findings: readonly Finding[];
+}
+
+export interface PruneRequest {
+  /** Snapshots that stay; every other snapshot is forgotten. */
+  readonly keep: readonly string[];
+  /** Packs younger than this are never deleted, so a concurrent backup keeps its chunks. */
+  readonly graceMs: number;
+  readonly dryRun?: boolean;
+}
+
+export interface PruneReport {
+  readonly snapshotsRemoved: readonly string[];
+  readonly packsDeleted: number;
+  readonly packsRepacked: number;
+  readonly bytesFreed: number;
+  readonly dryRun: boolean;
+}
+
+export interface KeyInfo {
+  readonly id: string;
+  readonly kind: 'passphrase' | 'x25519';
+  readonly created: string;
+  readonly label?: string;
+}
+
+export interface RotationStatus {
+  readonly newEpoch: number;
+  readonly packsTotal: number;
+  readonly packsRemaining: number;
+}
+
+export interface Repository {
+  readonly id: string;
+  readonly location: string;
+  readonly currentEpoch: number;
+
+  // Backup in three resumable steps (activities), or all at once (offline, bench).
+  planBackup(request: BackupRequest, options?: RunOptions): Promise<BackupPlan>;
+  backupBatch(planId: string, batch: number, resume: BatchCursor | undefined, options?: RunOptions & { onCursor?: (cursor: BatchCursor) => void }): Promise<BatchResult>;
+  commitBackup(planId: string): Promise<SnapshotSummary>;
+  backup(request: BackupRequest, options?: RunOptions): Promise<SnapshotSummary>;
+
+  listSnapshots(): Promise<SnapshotSummary[]>;
+  /** 'latest', a full or unique-prefix id, or { asOf } (latest at or before that time). Filters by host/paths/tags. */
+  resolveSnapshot(ref: string | { readonly asOf: string }, filter?: { readonly host?: string; readonly tags?: readonly string[] }): Promise<SnapshotSummary>;
+  loadTree(id: string): Promise<Tree>;
+  loadChunk(id: string, options?: { readonly signal?: AbortSignal }): Promise<Buffer>;
+
+  restore(request: RestoreRequest, options?: RunOptions): Promise<RestoreResult>;
+  /** Byte-for-byte (and metadata) comparison of a directory with a snapshot. */
+  compare(request: RestoreRequest, options?: RunOptions): Promise<CompareResult>;
+  verify(request: VerifyRequest, options?: RunOptions): Promise<VerifyReport>;
+  prune(request: PruneRequest, options?: RunOptions): Promise<PruneReport>;
+
+  listKeys(): Promise<KeyInfo[]>;
+  addKey(unlock: Unlock, label?: string): Promise<KeyInfo>;
+  removeKey(id: string): Promise<void>;
+  /** Starts a new epoch used at once for new data. */
+  beginRotation(): Promise<RotationStatus>;
+  /** Re-encrypts up to `maxPacks` packs of older epochs; resumable, idempotent. */
+  rotateBatch(maxPacks: number, options?: RunOptions): Promise<RotationStatus>;
+  /** Retires old epochs after a fresh open proves every object decrypts with the new one. */
+  finishRotation(): Promise<RotationStatus>;
+
+  close(): Promise<void>;
+}
+
+export interface Engine {
+  init(backend: Backend, unlock: Unlock, options?: InitOptions): Promise<Repository>;
+  open(backend: Backend, unlock: Unlock): Promise<Repository>;
+}
