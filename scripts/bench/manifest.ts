@@ -25,7 +25,7 @@ export async function hashTree(root: string): Promise<ManifestEntry[]> {
     for (;;) {
       const i = next++;
       if (i >= files.length) return;
-      const rel = files[i]!;
+      const rel = files[i];
       entries[i] = { path: rel, ...(await hashFile(join(root, rel))) };
     }
   };

@@ -87,6 +87,6 @@ export class KeyStream {
       parts.push(this.cipher.update(this.zeros.subarray(0, take)));
       left -= take;
     }
-    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    return parts.length === 1 ? parts[0] : Buffer.concat(parts);
   }
 }

@@ -23,7 +23,7 @@ export class TextGenerator {
   private readonly services: Buffer[];
   private readonly keywords: Buffer[] = KEYWORDS.map((k) => Buffer.from(k, 'latin1'));
   private readonly stream: KeyStream;
-  private pool = Buffer.alloc(0);
+  private pool: Buffer = Buffer.alloc(0);
   private poolPos = POOL;
   /** Log timestamp in ms; advances monotonically like a real log. */
   private clock: number;
@@ -46,7 +46,7 @@ export class TextGenerator {
       this.pool = this.stream.bytes(POOL);
       this.poolPos = 0;
     }
-    return this.pool[this.poolPos++]!;
+    return this.pool[this.poolPos++];
   }
 
   /** Uniform-ish integer in [0, n) for n <= 65536. */
@@ -73,13 +73,13 @@ export class TextGenerator {
       this.clock += this.below(2000);
       pos += out.write(new Date(this.clock).toISOString(), pos, 'latin1');
       out[pos++] = 0x20;
-      pos = put(out, pos, LEVELS[this.below(LEVELS.length)]!);
+      pos = put(out, pos, LEVELS[this.below(LEVELS.length)]);
       out[pos++] = 0x20;
-      pos = put(out, pos, this.services[this.below(this.services.length)]!);
+      pos = put(out, pos, this.services[this.below(this.services.length)]);
       const n = 3 + this.below(9);
       for (let i = 0; i < n; i++) {
         out[pos++] = 0x20;
-        pos = put(out, pos, this.words[this.below(this.words.length)]!);
+        pos = put(out, pos, this.words[this.below(this.words.length)]);
       }
       for (let i = 0; i < hexIds; i++) {
         pos += out.write(' id=', pos, 'latin1');
@@ -102,9 +102,9 @@ export class TextGenerator {
       out.fill(0x20, pos, pos + indent);
       pos += indent;
       const kind = this.below(10);
-      const id = (): Buffer => this.idents[this.below(this.idents.length)]!;
+      const id = (): Buffer => this.idents[this.below(this.idents.length)];
       if (kind < 3) {
-        pos = put(out, pos, this.keywords[this.below(this.keywords.length)]!);
+        pos = put(out, pos, this.keywords[this.below(this.keywords.length)]);
         out[pos++] = 0x20;
         pos = put(out, pos, id());
         pos += out.write(' = ', pos, 'latin1');
@@ -130,7 +130,7 @@ export class TextGenerator {
         pos += out.write('// ', pos, 'latin1');
         const n = 3 + this.below(8);
         for (let i = 0; i < n; i++) {
-          pos = put(out, pos, this.words[this.below(this.words.length)]!);
+          pos = put(out, pos, this.words[this.below(this.words.length)]);
           out[pos++] = 0x20;
         }
         out[pos - 1] = 0x0a;
