@@ -1,0 +1,7 @@
+import type { Tree } from '../../repository/tree';
+
+/** What restore and compare need from a repository: decrypted, authenticated trees and chunks. */
+export interface SnapshotReader {
+  loadTree(id: string): Promise<Tree>;
+  loadChunk(id: string, options?: { readonly signal?: AbortSignal }): Promise<Buffer>;
+}

@@ -1,0 +1,387 @@
+/**
+ * Safe restore of a snapshot tree into a target directory. The snapshot is
+ * treated as hostile even though it decrypted with a valid key:
+ *
+ * - every tree is validated first (scan.ts): a bad or duplicate name or a
+ *   directory cycle anywhere fails the WHOLE restore with UnsafePath before
+ *   anything is written (the safer choice over skipping the entry);
+ * - every directory is created by this run (or found as a real directory on
+ *   resume) and checked with lstat; an existing symlink or file where a
+ *   directory belongs is refused, so nothing is written through a symlink;
+ * - files, FIFOs and devices are written under a temporary name in their final
+ *   directory (O_CREAT|O_EXCL|O_NOFOLLOW), fsynced, given their metadata and
+ *   only then renamed: a final path never holds a half-written file;
+ * - hard links point only at files this run restored (or found complete)
+ *   inside the target; symlinks are created after all other entries, and
+ *   directory metadata is applied last, children before parents;
+ * - holes are skipped and the size set with ftruncate, so they stay sparse.
+ *
+ * Interrupted and run again, it skips files whose final path already has the
+ * snapshot's size and mtime (metadata is applied before the rename, so such a
+ * file is complete). On ENOSPC it throws NoSpace after removing its temp file.
+ */
+import { constants } from 'node:fs';
+import type { BigIntStats } from 'node:fs';
+import { link, lstat, mkdir, open, readdir, rename, stat, symlink, unlink } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { resolve } from 'node:path';
+
+import { InvalidInput } from '../../errors';
+import type { TreeNode } from '../../repository/tree';
+import type { Progress, RestoreResult } from '../api';
+import { applyNodeMetadata, errorCode, parseNs } from '../fs/metadata';
+import { nativeFs } from '../fs/native';
+import { readPieces } from './chunk-stream';
+import { NoSpace, UnsafePath } from './errors';
+import { PathFilter } from './glob';
+import type { SnapshotReader } from './reader';
+import { loadCheckedTree, scanSnapshot } from './scan';
+import { TEMP_NAME, tempName } from './temp-name';
+import { displayPath } from './validate';
+
+export interface RestoreWarning {
+  readonly path: string;
+  readonly message: string;
+}
+
+export interface RestoreOptions {
+  readonly include?: readonly string[];
+  readonly exclude?: readonly string[];
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (progress: Progress) => void;
+  /** Restore owners (lchown). Default: when running as root. */
+  readonly owner?: boolean;
+  /** fsync each file before its rename (default true): a crash never leaves a complete-looking empty file. */
+  readonly fsync?: boolean;
+  /** Chunks loaded ahead of the one being written (default 8). */
+  readonly readAhead?: number;
+  /** Things restored partly: devices without privilege, xattrs the target refuses. */
+  readonly onWarning?: (warning: RestoreWarning) => void;
+}
+
+interface DirContext {
+  readonly abs: string;
+  readonly rel: readonly string[];
+  readonly node?: TreeNode;
+  readonly parent?: DirContext;
+  /** Entry names of this directory in the snapshot (so leftover sweeping never touches them). */
+  names: ReadonlySet<string>;
+  ready: boolean;
+}
+
+interface PendingSymlink {
+  readonly dir: DirContext;
+  readonly abs: string;
+  readonly rel: readonly string[];
+  readonly node: TreeNode;
+}
+
+const SPECIAL_TYPE_BITS: Readonly<Record<string, number>> = {
+  fifo: constants.S_IFIFO,
+  socket: constants.S_IFSOCK,
+  chardev: constants.S_IFCHR,
+  blockdev: constants.S_IFBLK,
+};
+
+async function lstatIfExists(path: string): Promise<BigIntStats | undefined> {
+  try {
+    return await lstat(path, { bigint: true });
+  } catch (err) {
+    if (errorCode(err) === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+async function removeQuietly(path: string): Promise<void> {
+  try {
+    await unlink(path);
+  } catch {
+    // Already gone, or never created.
+  }
+}
+
+async function writeAll(handle: FileHandle, data: Buffer, offset: number): Promise<void> {
+  let done = 0;
+  while (done < data.length) {
+    const { bytesWritten } = await handle.write(data, done, data.length - done, offset + done);
+    done += bytesWritten;
+  }
+}
+
+function isNoSpace(err: unknown): boolean {
+  const code = errorCode(err);
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
+class RestoreRun {
+  private readonly owner: boolean;
+  private readonly fsync: boolean;
+  private readonly readAhead: number;
+  /** hardlinkKey -> absolute path of the first file restored (or found complete) with it. */
+  private readonly links = new Map<string, string>();
+  private readonly symlinks: PendingSymlink[] = [];
+  /** Directories made ready, parents before children. */
+  private readonly dirs: DirContext[] = [];
+  private files = 0;
+  private dirCount = 0;
+  private bytes = 0;
+  private skipped = 0;
+  private filesDone = 0;
+  private bytesDone = 0;
+  /** Snapshot-relative path being worked on, for NoSpace. */
+  current = '';
+
+  constructor(
+    private readonly reader: SnapshotReader,
+    private readonly filter: PathFilter,
+    private readonly totals: { readonly files: number; readonly bytes: number },
+    private readonly options: RestoreOptions,
+  ) {
+    this.owner = options.owner ?? process.getuid?.() === 0;
+    this.fsync = options.fsync ?? true;
+    this.readAhead = Math.max(1, options.readAhead ?? 8);
+  }
+
+  result(): RestoreResult {
+    return { files: this.files, dirs: this.dirCount, bytes: this.bytes, skipped: this.skipped };
+  }
+
+  private progress(): void {
+    this.options.onProgress?.({
+      filesDone: this.filesDone,
+      filesTotal: this.totals.files,
+      bytesDone: this.bytesDone,
+      bytesTotal: this.totals.bytes,
+      currentPath: this.current,
+    });
+  }
+
+  private warn(rel: readonly string[], message: string): void {
+    this.options.onWarning?.({ path: displayPath(rel), message });
+  }
+
+  private async applyMetadata(abs: string, rel: readonly string[], node: TreeNode): Promise<void> {
+    const outcome = await applyNodeMetadata(abs, node, { owner: this.owner });
+    for (const name of outcome.skippedXattrs) this.warn(rel, `extended attribute ${name} not restored (not permitted here)`);
+  }
+
+  async visit(treeId: string, dir: DirContext, ancestors: Set<string>): Promise<void> {
+    this.options.signal?.throwIfAborted();
+    const tree = await loadCheckedTree(this.reader, treeId, dir.rel, ancestors);
+    dir.names = new Set(tree.nodes.map((node) => node.name));
+    ancestors.add(treeId);
+    for (const node of tree.nodes) {
+      this.options.signal?.throwIfAborted();
+      const rel = [...dir.rel, node.name];
+      const abs = `${dir.abs}/${node.name}`;
+      this.current = displayPath(rel);
+      if (node.type === 'dir') {
+        if (!this.filter.descends(rel)) continue;
+        const child: DirContext = { abs, rel, node, parent: dir, names: new Set(), ready: false };
+        await this.visit(node.subtree as string, child, ancestors);
+        // An empty directory that is itself selected still exists in the result.
+        if (!child.ready && this.filter.selects(rel)) await this.ensureDir(child);
+        continue;
+      }
+      if (!this.filter.selects(rel)) continue;
+      await this.ensureDir(dir);
+      if (node.type === 'symlink') this.symlinks.push({ dir, abs, rel, node });
+      else if (node.type === 'file') await this.restoreFile(dir, abs, rel, node);
+      else await this.restoreSpecial(dir, abs, rel, node);
+    }
+    ancestors.delete(treeId);
+    // Only needed while the directory's entries are being restored.
+    dir.names = new Set();
+  }
+
+  /** Creates the directory (and its parents) on first use, refusing anything that is not a real directory. */
+  private async ensureDir(dir: DirContext): Promise<void> {
+    if (dir.ready) return;
+    if (dir.parent !== undefined) await this.ensureDir(dir.parent);
+    let existed = false;
+    try {
+      // Private until its own mode is applied at the end.
+      await mkdir(dir.abs, 0o700);
+    } catch (err) {
+      if (errorCode(err) !== 'EEXIST') throw err;
+      existed = true;
+    }
+    const st = await lstat(dir.abs);
+    if (!st.isDirectory()) {
+      throw new UnsafePath(displayPath(dir.rel), 'exists in the target and is not a directory (symlink or other entry); refusing to write through it');
+    }
+    if (existed) await this.sweepLeftovers(dir);
+    dir.ready = true;
+    this.dirs.push(dir);
+    this.dirCount++;
+  }
+
+  /** Removes temporary entries a crashed earlier run left behind (never an entry the snapshot names). */
+  private async sweepLeftovers(dir: DirContext): Promise<void> {
+    for (const name of await readdir(dir.abs)) {
+      if (TEMP_NAME.test(name) && !dir.names.has(name)) await removeQuietly(`${dir.abs}/${name}`);
+    }
+  }
+
+  private recordDone(size: number): void {
+    this.filesDone++;
+    this.bytesDone += size;
+    this.progress();
+  }
+
+  private async restoreFile(dir: DirContext, abs: string, rel: readonly string[], node: TreeNode): Promise<void> {
+    const size = node.size ?? 0;
+    const key = node.hardlinkKey;
+    const first = key === undefined ? undefined : this.links.get(key);
+    if (first !== undefined) {
+      await this.restoreHardlink(dir, first, abs);
+      this.recordDone(size);
+      return;
+    }
+    const existing = await lstatIfExists(abs);
+    if (existing?.isFile() && existing.size === BigInt(size) && existing.mtimeNs === parseNs(node.mtimeNs, 'mtime')) {
+      this.skipped++;
+      if (key !== undefined) this.links.set(key, abs);
+      this.recordDone(size);
+      return;
+    }
+    const tmp = `${dir.abs}/${tempName()}`;
+    let handle: FileHandle | undefined;
+    try {
+      handle = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+      for await (const piece of readPieces(this.reader, node.content ?? [], {
+        signal: this.options.signal,
+        readAhead: this.readAhead,
+        path: displayPath(rel),
+      })) {
+        if ('data' in piece) {
+          await writeAll(handle, piece.data, piece.offset);
+          this.bytesDone += piece.data.length;
+          this.progress();
+        } else {
+          this.bytesDone += piece.hole;
+        }
+      }
+      // Sets the size without writing trailing holes, so they stay sparse.
+      await handle.truncate(size);
+      if (this.fsync) await handle.sync();
+      await handle.close();
+      handle = undefined;
+      await this.applyMetadata(tmp, rel, node);
+      await rename(tmp, abs);
+    } catch (err) {
+      if (handle !== undefined) await handle.close().catch(() => undefined);
+      await removeQuietly(tmp);
+      throw err;
+    }
+    if (key !== undefined) this.links.set(key, abs);
+    this.files++;
+    this.bytes += size;
+    this.filesDone++;
+    this.progress();
+  }
+
+  /** Links `abs` to a file restored earlier in this run (inside the target by construction). */
+  private async restoreHardlink(dir: DirContext, first: string, abs: string): Promise<void> {
+    const source = await lstat(first, { bigint: true });
+    const existing = await lstatIfExists(abs);
+    if (existing !== undefined && existing.dev === source.dev && existing.ino === source.ino) {
+      this.skipped++;
+      return;
+    }
+    const tmp = `${dir.abs}/${tempName()}`;
+    // link(2) never follows a symlink at `first`; `first` is a regular file this run wrote or verified.
+    await link(first, tmp);
+    try {
+      await rename(tmp, abs);
+    } catch (err) {
+      await removeQuietly(tmp);
+      throw err;
+    }
+    this.files++;
+  }
+
+  private async restoreSpecial(dir: DirContext, abs: string, rel: readonly string[], node: TreeNode): Promise<void> {
+    const tmp = `${dir.abs}/${tempName()}`;
+    try {
+      nativeFs().mknod(tmp, (SPECIAL_TYPE_BITS[node.type] ?? constants.S_IFIFO) | 0o600, node.rdev ?? 0);
+    } catch (err) {
+      if (errorCode(err) === 'EPERM' && (node.type === 'chardev' || node.type === 'blockdev')) {
+        this.warn(rel, 'device node not restored (creating devices needs root)');
+        this.recordDone(0);
+        return;
+      }
+      throw err;
+    }
+    try {
+      await this.applyMetadata(tmp, rel, node);
+      await rename(tmp, abs);
+    } catch (err) {
+      await removeQuietly(tmp);
+      throw err;
+    }
+    this.files++;
+    this.recordDone(0);
+  }
+
+  /** Symlinks last: no later write of this run can pass through one. */
+  async createSymlinks(): Promise<void> {
+    for (const { dir, abs, rel, node } of this.symlinks) {
+      this.options.signal?.throwIfAborted();
+      this.current = displayPath(rel);
+      const tmp = `${dir.abs}/${tempName()}`;
+      await symlink(node.linkTarget as string, tmp);
+      try {
+        await this.applyMetadata(tmp, rel, node);
+        await rename(tmp, abs);
+      } catch (err) {
+        await removeQuietly(tmp);
+        throw err;
+      }
+      this.files++;
+      this.recordDone(0);
+    }
+  }
+
+  /** Directory mode, owner, xattrs and times after all their children exist (children first). */
+  async finishDirectories(): Promise<void> {
+    for (let i = this.dirs.length - 1; i >= 0; i--) {
+      const dir = this.dirs[i];
+      if (dir.node === undefined) continue;
+      this.current = displayPath(dir.rel);
+      const st = await lstat(dir.abs);
+      if (!st.isDirectory()) throw new UnsafePath(this.current, 'directory was replaced during the restore');
+      await this.applyMetadata(dir.abs, dir.rel, dir.node);
+    }
+  }
+}
+
+/**
+ * Restores the tree `rootTreeId` into `target` (created if missing). Fails
+ * with UnsafePath (nothing unsafe written), NoSpace, IntegrityError (chunk or
+ * tree malformed), or the AbortSignal's reason; every failure removes the
+ * temporary file in flight, so no partial file is left at a final path.
+ */
+export async function restoreTree(
+  reader: SnapshotReader,
+  rootTreeId: string,
+  target: string,
+  options: RestoreOptions = {},
+): Promise<RestoreResult> {
+  const filter = new PathFilter(options.include, options.exclude);
+  const totals = await scanSnapshot(reader, rootTreeId, filter, options.signal);
+  const root = resolve(target);
+  const run = new RestoreRun(reader, filter, totals, options);
+  try {
+    await mkdir(root, { recursive: true });
+    if (!(await stat(root)).isDirectory()) throw new InvalidInput(`restore target ${JSON.stringify(target)} is not a directory`);
+    const rootDir: DirContext = { abs: root, rel: [], names: new Set(), ready: true };
+    await run.visit(rootTreeId, rootDir, new Set());
+    await run.createSymlinks();
+    await run.finishDirectories();
+  } catch (err) {
+    if (isNoSpace(err)) throw new NoSpace(run.current, { cause: err });
+    throw err;
+  }
+  return run.result();
+}
