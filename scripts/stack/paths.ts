@@ -1,8 +1,20 @@
+import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
+
+/** The nearest directory above this file with a package.json: right from source and from dist/. */
+function projectRoot(): string {
+  let dir = __dirname;
+  while (!existsSync(join(dir, 'package.json'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`no package.json above ${__dirname}`);
+    dir = parent;
+  }
+  return dir;
+}
 
 /** Every path the stack uses, derived from the project root so a second clone gets its own. */
-export const ROOT = resolve(__dirname, '..', '..');
+export const ROOT = projectRoot();
 export const DATA_DIR = join(ROOT, '.data');
 export const LOG_DIR = join(DATA_DIR, 'logs');
 export const PID_DIR = join(DATA_DIR, 'pids');
