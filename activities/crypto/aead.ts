@@ -28,14 +28,22 @@ function ietfNonce(nonce: Uint8Array): Buffer {
 
 /** Encrypts and authenticates `plaintext` bound to `ad`, with a fresh random nonce. */
 export function seal(key: Uint8Array, plaintext: Uint8Array, ad: Uint8Array): Buffer {
+  return sealWithNonce(key, randomBytes(NONCE_BYTES), plaintext, ad);
+}
+
+/**
+ * `seal` with a caller-chosen nonce, for published test vectors only. Reusing
+ * a nonce with the same key destroys confidentiality and authenticity.
+ */
+export function sealWithNonce(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, ad: Uint8Array): Buffer {
   checkKey(key);
-  const nonce = randomBytes(NONCE_BYTES);
+  if (nonce.length !== NONCE_BYTES) throw new RangeError(`AEAD nonce must be ${NONCE_BYTES} bytes`);
   const subkey = hchacha20(key, nonce.subarray(0, 16));
   try {
     const cipher = createCipheriv('chacha20-poly1305', subkey, ietfNonce(nonce), { authTagLength: TAG_BYTES });
     cipher.setAAD(ad, { plaintextLength: plaintext.length });
     const out = Buffer.allocUnsafe(NONCE_BYTES + plaintext.length + TAG_BYTES);
-    nonce.copy(out, 0);
+    out.set(nonce, 0);
     let offset = NONCE_BYTES;
     offset += cipher.update(plaintext).copy(out, offset);
     offset += cipher.final().copy(out, offset);
