@@ -1,15 +1,31 @@
 /** The local stack contract: fixed loopback ports and test credentials (see COMMON.md / README "Local stack"). */
 export const HOST = '127.0.0.1';
 
+/**
+ * COFFER_STACK_PORT_OFFSET shifts every port so a second clone on the same
+ * machine (CI) can run its own stack beside a developer's; tests only read
+ * the env file, so they follow. 0 gives the documented ports.
+ */
+function portOffset(): number {
+  const raw = process.env.COFFER_STACK_PORT_OFFSET ?? '0';
+  const offset = Number(raw);
+  if (!Number.isInteger(offset) || offset < 0 || offset > 30000) {
+    throw new Error(`COFFER_STACK_PORT_OFFSET must be an integer from 0 to 30000, not '${raw}'`);
+  }
+  return offset;
+}
+
+const OFFSET = portOffset();
+
 export const PORTS = {
-  temporal: 7233,
-  temporalUi: 8233,
-  mongodb: 27017,
-  minio: 9000,
-  minioConsole: 9001,
-  gcs: 4443,
-  sftp: 2222,
-  azurite: 10000,
+  temporal: 7233 + OFFSET,
+  temporalUi: 8233 + OFFSET,
+  mongodb: 27017 + OFFSET,
+  minio: 9000 + OFFSET,
+  minioConsole: 9001 + OFFSET,
+  gcs: 4443 + OFFSET,
+  sftp: 2222 + OFFSET,
+  azurite: 10000 + OFFSET,
 } as const;
 
 export const TEMPORAL_NAMESPACE = 'default';
