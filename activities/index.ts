@@ -1,0 +1,31 @@
+/**
+ * The one object workers register: every Coffer activity, closed over the
+ * worker's dependencies (engine, storage, secrets, metrics). Names are
+ * verb-first and unique across the worker.
+ */
+import { backupActivities } from './backup';
+import type { ActivityDeps, ResolvedDeps } from './deps';
+import { keyActivities } from './keys';
+import { replicateActivities } from './replicate';
+import { RepositoryCache } from './repositories';
+import { repositoryActivities } from './repository';
+import { restoreActivities } from './restore';
+import { retentionActivities } from './retention';
+import { verifyActivities } from './verify';
+
+export type { ActivityDeps } from './deps';
+
+export function createActivities(deps: ActivityDeps) {
+  const resolved: ResolvedDeps = { ...deps, repositories: deps.repositories ?? new RepositoryCache(deps) };
+  return {
+    ...repositoryActivities(resolved),
+    ...backupActivities(resolved),
+    ...restoreActivities(resolved),
+    ...verifyActivities(resolved),
+    ...retentionActivities(resolved),
+    ...keyActivities(resolved),
+    ...replicateActivities(resolved),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,12 @@
+/**
+ * Every Coffer workflow: the worker's workflowsPath points here.
+ */
+export { backupWorkflow } from './backup';
+export { restoreWorkflow } from './restore';
+export { verifyWorkflow } from './verify';
+export { initRepositoryWorkflow } from './init';
+export { drDrillWorkflow } from './dr-drill';
+export { retentionWorkflow } from './retention';
+export { rotateKeysWorkflow } from './rotate-keys';
+export { replicateWorkflow } from './replicate';
+export { smokeWorkflow } from './smoke';

@@ -1,0 +1,53 @@
+/**
+ * replicateWorkflow (3-2-1): copy snapshots of a primary repository, and only
+ * the chunks they need, to a secondary repository on another backend, then
+ * verify the secondary. The copy is one engine primitive; if the engine does
+ * not have it yet, the workflow fails with COFFER-E409 instead of pretending.
+ */
+import { setHandler } from '@temporalio/workflow';
+import type { CopySnapshotsResult } from '../activities/replicate';
+import type { VerifyOutcome } from '../activities/verify';
+import { Codes } from './codes';
+import { asJobFailure, userError } from './failures';
+import { progressQuery } from './messages';
+import type { JobProgress } from './messages';
+import { sharedActivities } from './options';
+
+export interface ReplicateInput {
+  readonly source: string;
+  readonly destination: string;
+  /** Snapshot ids to copy; default: every snapshot of the source. */
+  readonly snapshots?: readonly string[];
+  /** Read every copied byte back at the destination (default: structural check). */
+  readonly verifyReadData?: boolean;
+}
+
+export interface ReplicateResult {
+  readonly copied: CopySnapshotsResult;
+  readonly verify: VerifyOutcome;
+  readonly ok: boolean;
+}
+
+export async function replicateWorkflow(input: ReplicateInput): Promise<ReplicateResult> {
+  if (typeof input.source !== 'string' || typeof input.destination !== 'string' || input.source === '' || input.destination === '') {
+    throw userError(Codes.invalidInput, 'replication needs a source and a destination repository URL');
+  }
+  if (input.source.replace(/\/+$/, '') === input.destination.replace(/\/+$/, '')) {
+    throw userError(Codes.invalidInput, 'source and destination are the same repository');
+  }
+  const acts = sharedActivities();
+  let phase = 'list';
+  setHandler(progressQuery, (): JobProgress => ({ job: 'replicate', phase }));
+  try {
+    const ids = input.snapshots ?? (await acts.listSnapshotEntries({ repo: input.source })).map((s) => s.id);
+    phase = 'copy';
+    const copied = await acts.replicateSnapshots({ source: input.source, destination: input.destination, snapshotIds: ids });
+    phase = 'verify';
+    const verify = await acts.verifyRepository({ repo: input.destination, level: input.verifyReadData === true ? 'read-data' : 'structure' });
+    phase = 'done';
+    return { copied, verify, ok: verify.findings === 0 };
+  } catch (err) {
+    phase = 'failed';
+    throw asJobFailure(err);
+  }
+}
