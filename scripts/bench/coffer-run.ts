@@ -8,7 +8,8 @@
  * line): COFFER_BENCH_REPO, COFFER_BENCH_SOURCE, COFFER_BENCH_TARGET (restore),
  * COFFER_BENCH_PASSPHRASE. The last stdout line is `COFFER_BENCH_RESULT <json>`.
  */
-import type { Engine, Repository } from '../../activities/engine/api';
+import { engine } from '../../activities/engine';
+import type { Repository } from '../../activities/engine/api';
 import { LocalBackend } from '../../activities/storage/local';
 
 export const RESULT_PREFIX = 'COFFER_BENCH_RESULT ';
@@ -22,31 +23,7 @@ function need(name: string): string {
   return v;
 }
 
-/**
- * The engine module is written concurrently with this harness; accept the
- * export shapes it may take (`engine`, `createEngine()`, default).
- */
-function loadEngine(): Engine {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const mod = require('../../activities/engine') as Record<string, unknown>;
-  const candidates = [mod.engine, mod.default, mod.defaultEngine];
-  for (const c of candidates) if (isEngine(c)) return c;
-  for (const key of ['createEngine', 'makeEngine']) {
-    const f = mod[key];
-    if (typeof f === 'function') {
-      const e: unknown = (f as () => unknown)();
-      if (isEngine(e)) return e;
-    }
-  }
-  throw new Error(`activities/engine exports no Engine (exports: ${Object.keys(mod).join(', ')})`);
-}
-
-function isEngine(x: unknown): x is Engine {
-  return typeof x === 'object' && x !== null && typeof (x as Engine).init === 'function' && typeof (x as Engine).open === 'function';
-}
-
 async function run(op: Op): Promise<Record<string, unknown>> {
-  const engine = loadEngine();
   const backend = new LocalBackend({ root: need('COFFER_BENCH_REPO') });
   const unlock = { passphrase: need('COFFER_BENCH_PASSPHRASE') };
   const t0 = performance.now();
