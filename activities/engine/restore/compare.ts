@@ -126,6 +126,11 @@ class CompareRun {
       if (node.type === 'dir') {
         if (!this.filter.descends(path)) continue;
         const st = await lstatIfExists(entryAbs);
+        if (st === undefined && !this.filter.selects(path)) {
+          // Only a container of selected entries: each of those is what is missing.
+          await this.reportMissing(node.subtree as string, path, ancestors);
+          continue;
+        }
         if (st === undefined || !st.isDirectory()) {
           this.differ(path, st === undefined ? 'missing' : `type: ${nodeTypeOf(st)} on disk, dir in the snapshot`);
           continue;
@@ -141,6 +146,18 @@ class CompareRun {
         continue;
       }
       await this.compareEntry(entryAbs, path, node, st);
+    }
+    ancestors.delete(treeId);
+  }
+
+  /** Reports the selected entries below a directory that is absent on disk (and not selected itself). */
+  private async reportMissing(treeId: string, rel: readonly string[], ancestors: Set<string>): Promise<void> {
+    const tree = await loadCheckedTree(this.reader, treeId, rel, ancestors);
+    ancestors.add(treeId);
+    for (const node of tree.nodes) {
+      const path = [...rel, node.name];
+      if (this.filter.selects(path)) this.differ(path, 'missing');
+      else if (node.type === 'dir' && this.filter.descends(path)) await this.reportMissing(node.subtree as string, path, ancestors);
     }
     ancestors.delete(treeId);
   }

@@ -31,7 +31,7 @@ async function fingerprint(dir: string): Promise<string[]> {
   return lines;
 }
 
-describe('restoreTree against malicious snapshots', () => {
+void describe('restoreTree against malicious snapshots', () => {
   let work: string;
   let outside: string;
   let target: string;
@@ -63,7 +63,7 @@ describe('restoreTree against malicious snapshots', () => {
   }
 
   for (const bad of ['..', '.', '', 'a/b', '/abs', '../escape', 'nul\0byte']) {
-    it(`rejects the entry name ${JSON.stringify(bad)} before writing anything`, async () => {
+    void it(`rejects the entry name ${JSON.stringify(bad)} before writing anything`, async () => {
       const snap = new MemorySnapshot();
       // A harmless entry first and the bad one nested one level down: the whole restore still fails up front.
       const root = snap.addTree([
@@ -81,7 +81,7 @@ describe('restoreTree against malicious snapshots', () => {
     });
   }
 
-  it('rejects duplicate names (a symlink and a directory called x)', async () => {
+  void it('rejects duplicate names (a symlink and a directory called x)', async () => {
     const snap = new MemorySnapshot();
     const root = snap.addTree([
       makeNode({ name: 'x', type: 'symlink', linkTarget: outside }),
@@ -92,7 +92,7 @@ describe('restoreTree against malicious snapshots', () => {
     await assertOutsideUntouched();
   });
 
-  it('refuses to descend through a symlink left in the target (symlink-then-write across runs)', async () => {
+  void it('refuses to descend through a symlink left in the target (symlink-then-write across runs)', async () => {
     const first = new MemorySnapshot();
     const linkRoot = first.addTree([
       makeNode({ name: 'x', type: 'symlink', linkTarget: outside }),
@@ -110,7 +110,7 @@ describe('restoreTree against malicious snapshots', () => {
     assert.deepEqual((await readdir(target)).sort(), ['x', 'y']);
   });
 
-  it('replaces a symlink at a file path instead of writing through it', async () => {
+  void it('replaces a symlink at a file path instead of writing through it', async () => {
     await mkdir(target);
     await symlink(`${outside}/secret`, `${target}/x`);
     const snap = new MemorySnapshot();
@@ -121,7 +121,7 @@ describe('restoreTree against malicious snapshots', () => {
     await assertOutsideUntouched();
   });
 
-  it('never hard-links to a path outside the target (first occurrence is a symlink to outside)', async () => {
+  void it('never hard-links to a path outside the target (first occurrence is a symlink to outside)', async () => {
     const snap = new MemorySnapshot();
     const secret = await lstat(`${outside}/secret`, { bigint: true });
     const key = `${secret.dev}:${secret.ino}`;
@@ -142,7 +142,7 @@ describe('restoreTree against malicious snapshots', () => {
     await assertOutsideUntouched();
   });
 
-  it('restores NFC and NFD spellings as two distinct files', async () => {
+  void it('restores NFC and NFD spellings as two distinct files', async () => {
     const snap = new MemorySnapshot();
     const root = snap.addTree([fileNode(snap, 'caf\u00e9', 'nfc'), fileNode(snap, 'cafe\u0301', 'nfd')]);
     await restoreTree(snap, root, target);
@@ -151,14 +151,14 @@ describe('restoreTree against malicious snapshots', () => {
     await assertOutsideUntouched();
   });
 
-  it('rejects a directory cycle', async () => {
+  void it('rejects a directory cycle', async () => {
     const snap = new MemorySnapshot();
     snap.trees.set('loop', { nodes: [makeNode({ name: 'again', type: 'dir', subtree: 'loop' })] });
     await assert.rejects(restoreTree(snap, 'loop', target), (err: unknown) => err instanceof UnsafePath && err.path === 'again');
     await assertNothingRestored();
   });
 
-  it('rejects a chunk whose size differs from its reference, leaving no file and no temp file', async () => {
+  void it('rejects a chunk whose size differs from its reference, leaving no file and no temp file', async () => {
     const snap = new MemorySnapshot();
     const good = snap.addChunk(Buffer.from('twelve bytes'));
     assert.ok('chunk' in good);
@@ -169,7 +169,7 @@ describe('restoreTree against malicious snapshots', () => {
     assert.deepEqual(await readdir(target), []);
   });
 
-  it('rejects content that does not add up to the size', async () => {
+  void it('rejects content that does not add up to the size', async () => {
     const snap = new MemorySnapshot();
     const root = snap.addTree([makeNode({ name: 'short', type: 'file', size: 100, content: [{ hole: 10 }] })]);
     await assert.rejects(restoreTree(snap, root, target), (err: unknown) => err instanceof IntegrityError);

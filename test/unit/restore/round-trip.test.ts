@@ -9,7 +9,7 @@ import { compareTree, restoreTree } from '../../../activities/engine/restore';
 import { SPARSE_SIZE, assertSameTree, buildFixture } from './fixture';
 import { MemorySnapshot, captureDirectory } from './memory-snapshot';
 
-describe('restoreTree round trip', () => {
+void describe('restoreTree round trip', () => {
   let work: string;
   const snapshot = new MemorySnapshot();
   let root: string;
@@ -23,7 +23,7 @@ describe('restoreTree round trip', () => {
     await rm(work, { recursive: true, force: true });
   });
 
-  it('restores every entry kind identical in content and metadata, sparse and fast', async () => {
+  void it('restores every entry kind identical in content and metadata, sparse and fast', async () => {
     const progress: Progress[] = [];
     const started = Date.now();
     const result = await restoreTree(snapshot, root, `${work}/restored`, { onProgress: (p) => progress.push(p) });
@@ -51,7 +51,7 @@ describe('restoreTree round trip', () => {
     assert.equal(comparison.matched, compared);
   });
 
-  it('compareTree reports content, size, mode, mtime, xattr, symlink and hard-link differences with paths', async () => {
+  void it('compareTree reports content, size, mode, mtime, xattr, symlink and hard-link differences with paths', async () => {
     const dir = `${work}/changed`;
     await restoreTree(snapshot, root, dir);
     // A one-byte change that keeps the size and restores the mtime.
