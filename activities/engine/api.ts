@@ -72,6 +72,7 @@ export interface BackupRequest {
   readonly host: string;
   readonly tags?: readonly string[];
   /** Parent snapshot id, or 'auto' to use the latest snapshot of the same host and paths. */
+  // eslint-disable-next-line @typescript-eslint/no-redundant-type-constituents -- 'auto' documents the special value
   readonly parent?: string | 'auto';
   readonly excludes?: readonly string[];
   /** Files whose change fails the backup (ransomware canaries), relative to a source path. */

@@ -25,6 +25,13 @@ export interface TreeNode {
   /** Nanoseconds since the epoch, as a decimal string (exceeds 2^53). */
   readonly mtimeNs: string;
   readonly atimeNs?: string;
+  /**
+   * Status-change time (ns, decimal string) and inode number (decimal string)
+   * at backup time. Not restored: the next backup compares them (with size
+   * and mtime) to decide that a file is unchanged and reuse its content.
+   */
+  readonly ctimeNs?: string;
+  readonly inode?: string;
   /** Files: logical size in bytes (including holes). */
   readonly size?: number;
   /** Files: content in order; the sizes add up to `size`. */

@@ -1,0 +1,353 @@
+/**
+ * backupBatch: read each file of one batch once, chunk, deduplicate,
+ * compress and seal new chunks into packs; record each file's content list.
+ * Durable progress (packs, then an index object, then a `part` object naming
+ * the files done) is written at checkpoints, so a retried batch skips what is
+ * recorded. Files unchanged since the parent snapshot reuse its content list
+ * without being read.
+ */
+import type { BigIntStats } from 'node:fs';
+import { constants } from 'node:fs';
+import { lstat, open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { Chunker } from '../../chunking/fastcdc';
+import { chunkId } from '../../crypto/chunk-id';
+import { InvalidInput } from '../../errors';
+import { AlreadyExists } from '../../storage/errors';
+import { lastSegment, Names, ObjectType } from '../../repository/format';
+import type { ContentRef, TreeNode } from '../../repository/tree';
+import { nativeFs, readNodeMetadata } from '../fs';
+import type { BatchCursor, BatchResult, RunOptions } from '../api';
+import type { RepoCore } from '../core';
+import { PackPool } from '../pack-pool';
+import { ParentLookup } from './parent';
+import { loadPlan } from './plan';
+import type { BatchDoc, BatchStats, FileResult, PlanFile, PlanFilesDoc } from './plan-doc';
+import { addStats, emptyStats } from './plan-doc';
+
+/** All-zero chunks at least this long are stored as holes. */
+const MIN_HOLE = 4096;
+
+function reasonOf(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  return e.code !== undefined ? `${e.code}: ${e.syscall ?? 'read'} failed` : err instanceof Error ? err.message : String(err);
+}
+
+/** A Node file-system error (has a syscall), as opposed to a storage or engine error. */
+function isFsError(err: unknown): boolean {
+  return err instanceof Error && typeof (err as NodeJS.ErrnoException).syscall === 'string';
+}
+
+function sameVersion(a: BigIntStats, b: BigIntStats): boolean {
+  return a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs && a.ino === b.ino;
+}
+
+export type BatchOptions = RunOptions & { onCursor?: (cursor: BatchCursor) => void };
+
+export function batchResultOf(doc: BatchDoc): BatchResult {
+  return {
+    batch: doc.batch,
+    filesDone: doc.stats.filesDone,
+    bytesRead: doc.stats.bytesRead,
+    bytesUploaded: doc.stats.bytesUploaded,
+    chunksNew: doc.stats.chunksNew,
+    chunksDeduplicated: doc.stats.chunksDeduplicated,
+    unreadable: doc.unreadable,
+    changedDuringRead: doc.changedDuringRead,
+  };
+}
+
+export async function loadBatchDoc(core: RepoCore, planId: string, batch: number): Promise<BatchDoc | undefined> {
+  return (await core.tryLoadJson(ObjectType.batch, Names.batch(planId, batch), `${planId}/batch-${batch}`)) as BatchDoc | undefined;
+}
+
+async function loadParts(core: RepoCore, planId: string, batch: number): Promise<{ parts: BatchDoc[]; next: number }> {
+  const prefix = Names.batchPartPrefix(planId, batch);
+  const names: { name: string; k: number }[] = [];
+  for await (const obj of core.backend.list(prefix)) {
+    const k = Number(obj.name.slice(prefix.length));
+    if (Number.isSafeInteger(k)) names.push({ name: obj.name, k });
+  }
+  names.sort((a, b) => a.k - b.k);
+  const parts: BatchDoc[] = [];
+  for (const { name } of names) {
+    parts.push((await core.loadJson(ObjectType.batch, name, `${planId}/${lastSegment(name)}`)).value as BatchDoc);
+  }
+  return { parts, next: names.length === 0 ? 0 : names[names.length - 1].k + 1 };
+}
+
+class BatchRun {
+  private readonly pool: PackPool;
+  private readonly chunkIdKey: Buffer;
+  private readonly zero: Buffer;
+  stats: BatchStats = emptyStats();
+  files: FileResult[] = [];
+  unreadable: { path: string; reason: string }[] = [];
+  changed: string[] = [];
+
+  constructor(
+    private readonly core: RepoCore,
+    private readonly parent: ParentLookup,
+    private readonly signal: AbortSignal | undefined,
+  ) {
+    const cfg = core.config;
+    this.pool = new PackPool(core, {
+      openPacks: cfg.openPacks,
+      packSize: cfg.packSize,
+      compressionLevel: cfg.compressionLevel,
+      uploadConcurrency: core.options.uploadConcurrency,
+      signal,
+    });
+    this.chunkIdKey = core.keyring.chunkIdKey;
+    this.zero = Buffer.alloc(cfg.chunker.maxSize);
+  }
+
+  get bytesUploaded(): number {
+    return this.pool.bytesUploaded;
+  }
+
+  private async storeChunk(chunk: Buffer, content: ContentRef[]): Promise<void> {
+    const len = chunk.length;
+    if (len >= MIN_HOLE && chunk.equals(this.zero.subarray(0, len))) {
+      pushHole(content, len);
+      return;
+    }
+    const id = chunkId(this.chunkIdKey, chunk);
+    content.push({ chunk: id, size: len });
+    if (this.pool.has(id)) {
+      this.stats.chunksDeduplicated++;
+      return;
+    }
+    await this.pool.add(id, 'data', chunk);
+    this.stats.chunksNew++;
+    this.stats.bytesNew += len;
+    if (this.pool.uploadedCount >= this.core.options.indexEveryPacks) await this.pool.indexUploaded();
+  }
+
+  /** Reads [start, end) of the file through the chunker. */
+  private async readRange(fh: FileHandle, start: number, end: number, content: ContentRef[]): Promise<number> {
+    const chunker = new Chunker(this.core.config.chunker, this.core.keyring.chunkerSeed);
+    const readSize = this.core.options.readSize;
+    let pos = start;
+    let total = 0;
+    const readAt = (at: number): Promise<{ bytesRead: number; buffer: Buffer }> => {
+      const buf = Buffer.allocUnsafe(Math.min(readSize, Math.max(1, end - at)));
+      return fh.read(buf, 0, buf.length, at);
+    };
+    let pendingRead = pos < end ? readAt(pos) : undefined;
+    while (pendingRead !== undefined) {
+      this.signal?.throwIfAborted();
+      const { bytesRead, buffer } = await pendingRead;
+      if (bytesRead === 0) break;
+      pos += bytesRead;
+      total += bytesRead;
+      // Start the next read before chunking this one so disk and CPU overlap.
+      pendingRead = pos < end ? readAt(pos) : undefined;
+      for (const chunk of chunker.push(buffer.subarray(0, bytesRead))) await this.storeChunk(chunk, content);
+    }
+    for (const chunk of chunker.finish()) await this.storeChunk(chunk, content);
+    return total;
+  }
+
+  async processFile(file: PlanFile): Promise<void> {
+    const name = file.path.slice(file.path.lastIndexOf('/') + 1);
+    let st: BigIntStats;
+    try {
+      st = await lstat(file.abs, { bigint: true });
+    } catch (err) {
+      this.unreadable.push({ path: file.abs, reason: reasonOf(err) });
+      return;
+    }
+    let meta: TreeNode;
+    try {
+      meta = { ...(await readNodeMetadata(file.abs, name, st)), ctimeNs: st.ctimeNs.toString(), inode: st.ino.toString() };
+    } catch (err) {
+      this.unreadable.push({ path: file.abs, reason: reasonOf(err) });
+      return;
+    }
+    if (!st.isFile()) {
+      // Became something else since planning: record what it is now.
+      this.files.push({ path: file.path, node: meta });
+      this.stats.filesDone++;
+      return;
+    }
+    const before = await this.parent.lookup(file.path);
+    if (
+      before?.type === 'file' &&
+      before.size === Number(st.size) &&
+      before.mtimeNs === meta.mtimeNs &&
+      before.ctimeNs === meta.ctimeNs &&
+      before.inode === meta.inode &&
+      before.content !== undefined &&
+      before.content.every((c) => !('chunk' in c) || this.pool.has(c.chunk))
+    ) {
+      this.files.push({ path: file.path, node: { ...meta, size: before.size, content: before.content } });
+      this.stats.filesDone++;
+      this.stats.filesUnchanged++;
+      return;
+    }
+    let fh: FileHandle;
+    try {
+      fh = await open(file.abs, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    } catch (err) {
+      this.unreadable.push({ path: file.abs, reason: reasonOf(err) });
+      return;
+    }
+    try {
+      const first = await fh.stat({ bigint: true });
+      if (!first.isFile()) {
+        this.unreadable.push({ path: file.abs, reason: 'replaced by a non-file while opening' });
+        return;
+      }
+      const content: ContentRef[] = [];
+      let read = 0;
+      try {
+        read = await this.readContent(fh, first, content);
+      } catch (err) {
+        if (this.signal?.aborted === true || !isFsError(err)) throw err;
+        this.unreadable.push({ path: file.abs, reason: reasonOf(err) });
+        return;
+      }
+      const after = await fh.stat({ bigint: true });
+      if (!sameVersion(first, after) || read !== Number(first.size)) this.changed.push(file.abs);
+      const size = content.reduce((s, c) => s + ('chunk' in c ? c.size : c.hole), 0);
+      this.files.push({
+        path: file.path,
+        node: { ...meta, mtimeNs: first.mtimeNs.toString(), ctimeNs: first.ctimeNs.toString(), size, content },
+      });
+      this.stats.filesDone++;
+      this.stats.bytesRead += read;
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /** Whole file, or for sparse files only the data regions (holes found with SEEK_DATA/SEEK_HOLE). */
+  private async readContent(fh: FileHandle, st: BigIntStats, content: ContentRef[]): Promise<number> {
+    const size = Number(st.size);
+    const sparse = st.blocks * 512n < st.size;
+    if (!sparse) return this.readRange(fh, 0, size, content);
+    const fs = nativeFs();
+    let read = 0;
+    let pos = 0;
+    while (pos < size) {
+      const data = fs.seekData(fh.fd, pos);
+      if (data < 0 || data >= size) {
+        pushHole(content, size - pos);
+        break;
+      }
+      if (data > pos) pushHole(content, data - pos);
+      let hole = fs.seekHole(fh.fd, data);
+      if (hole < 0 || hole > size) hole = size;
+      read += await this.readRange(fh, data, hole, content);
+      pos = hole;
+    }
+    return read;
+  }
+
+  /** Uploads open packs, indexes them, and returns the stats delta for the part. */
+  async checkpoint(): Promise<void> {
+    await this.pool.flushAndIndex();
+  }
+
+  async finish(): Promise<void> {
+    await this.pool.flushAndIndex();
+  }
+}
+
+function pushHole(content: ContentRef[], n: number): void {
+  if (n <= 0) return;
+  const last = content[content.length - 1];
+  if (last !== undefined && 'hole' in last) content[content.length - 1] = { hole: last.hole + n };
+  else content.push({ hole: n });
+}
+
+export async function backupBatch(core: RepoCore, planId: string, batch: number, resume: BatchCursor | undefined, options: BatchOptions = {}): Promise<BatchResult> {
+  const plan = await loadPlan(core, planId);
+  if (plan === undefined) throw new InvalidInput(`backup plan ${planId} does not exist (already committed or never created)`);
+  if (!Number.isInteger(batch) || batch < 0 || batch >= plan.batches) throw new InvalidInput(`plan ${planId.slice(0, 12)} has no batch ${batch}`);
+  const done = await loadBatchDoc(core, planId, batch);
+  if (done !== undefined) return batchResultOf(done);
+
+  return core.withLock('shared', 'backup', async () => {
+    await core.refreshIndex();
+    const { files } = (await core.loadJson(ObjectType.planFiles, Names.planFiles(planId, batch), `${planId}/files-${batch}`)).value as PlanFilesDoc;
+    // Parts are the truth about progress; the cursor is only a hint.
+    const { parts, next } = await loadParts(core, planId, batch);
+    let partNo = next;
+    const recorded = new Set<string>();
+    let prior = emptyStats();
+    const allFiles: FileResult[] = [];
+    const allUnreadable: { path: string; reason: string }[] = [];
+    const allChanged: string[] = [];
+    for (const p of parts) {
+      for (const f of p.files) recorded.add(f.path);
+      for (const u of p.unreadable) recorded.add(u.path);
+      prior = addStats(prior, p.stats);
+      allFiles.push(...p.files);
+      allUnreadable.push(...p.unreadable);
+      allChanged.push(...p.changedDuringRead);
+    }
+    const unreadablePaths = new Set(allUnreadable.map((u) => u.path));
+    void resume;
+
+    const parent = new ParentLookup(core, plan.parentRootTree);
+    let run = new BatchRun(core, parent, options.signal);
+    let lastCheckpoint = Date.now();
+    let bytesAtCheckpoint = 0;
+    let filesCompleted = recorded.size;
+
+    const checkpoint = async (): Promise<void> => {
+      await run.checkpoint();
+      if (run.files.length + run.unreadable.length === 0) return;
+      const stats = { ...run.stats, bytesUploaded: run.bytesUploaded };
+      const part: BatchDoc = { batch, stats, files: run.files, unreadable: run.unreadable, changedDuringRead: run.changed };
+      const name = Names.batchPart(planId, batch, partNo);
+      await core.saveJson(ObjectType.batch, name, `${planId}/${lastSegment(name)}`, part);
+      partNo++;
+      prior = addStats(prior, stats);
+      allFiles.push(...run.files);
+      allUnreadable.push(...run.unreadable);
+      allChanged.push(...run.changed);
+      filesCompleted += run.files.length + run.unreadable.length;
+      run = new BatchRun(core, parent, options.signal);
+      lastCheckpoint = Date.now();
+      bytesAtCheckpoint = 0;
+      options.onCursor?.({ batch, filesCompleted });
+    };
+
+    let lastProgress = 0;
+    for (const file of files) {
+      if (recorded.has(file.path) || unreadablePaths.has(file.abs)) continue;
+      options.signal?.throwIfAborted();
+      const before = run.stats.bytesRead;
+      await run.processFile(file);
+      bytesAtCheckpoint += run.stats.bytesRead - before;
+      const now = Date.now();
+      if (now - lastCheckpoint >= core.options.checkpointMs || bytesAtCheckpoint >= core.options.checkpointBytes) await checkpoint();
+      if (options.onProgress !== undefined && now - lastProgress >= 200) {
+        lastProgress = now;
+        options.onProgress({
+          filesDone: filesCompleted + run.files.length + run.unreadable.length,
+          filesTotal: files.length,
+          bytesDone: prior.bytesRead + run.stats.bytesRead,
+          bytesUploaded: prior.bytesUploaded + run.bytesUploaded,
+          currentPath: file.abs,
+        });
+      }
+    }
+    await checkpoint();
+    await run.finish();
+    const doc: BatchDoc = { batch, stats: prior, files: allFiles, unreadable: allUnreadable, changedDuringRead: allChanged };
+    try {
+      await core.saveJson(ObjectType.batch, Names.batch(planId, batch), `${planId}/batch-${batch}`, doc);
+    } catch (err) {
+      // A concurrent run of the same batch finished first: its result stands.
+      if (!(err instanceof AlreadyExists)) throw err;
+      const existing = await loadBatchDoc(core, planId, batch);
+      if (existing !== undefined) return batchResultOf(existing);
+      throw err;
+    }
+    return batchResultOf(doc);
+  });
+}

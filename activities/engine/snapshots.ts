@@ -1,0 +1,44 @@
+/** Listing and resolving snapshot references ('latest', id prefixes, points in time). */
+import { InvalidInput } from '../errors';
+import { SnapshotNotFound } from '../repository/errors';
+import type { SnapshotSummary } from './api';
+import type { RepoCore } from './core';
+
+export interface SnapshotFilter {
+  readonly host?: string;
+  readonly tags?: readonly string[];
+  readonly paths?: readonly string[];
+}
+
+export function matchesFilter(s: SnapshotSummary, filter: SnapshotFilter = {}): boolean {
+  if (filter.host !== undefined && s.host !== filter.host) return false;
+  if (filter.tags !== undefined && !filter.tags.every((t) => s.tags.includes(t))) return false;
+  if (filter.paths !== undefined) {
+    const a = [...s.paths].sort();
+    const b = [...filter.paths].sort();
+    if (a.length !== b.length || a.some((p, i) => p !== b[i])) return false;
+  }
+  return true;
+}
+
+export async function resolveSnapshot(core: RepoCore, ref: string | { readonly asOf: string }, filter: SnapshotFilter = {}): Promise<SnapshotSummary> {
+  const all = (await core.loadSnapshots()).filter((s) => matchesFilter(s, filter));
+  const what = filter.host !== undefined || filter.tags !== undefined ? ' matching the filter' : '';
+  if (typeof ref !== 'string') {
+    const limit = Date.parse(ref.asOf);
+    if (Number.isNaN(limit)) throw new InvalidInput(`invalid point in time ${JSON.stringify(ref.asOf)}`);
+    const found = all.filter((s) => Date.parse(s.time) <= limit).pop();
+    if (found === undefined) throw new SnapshotNotFound(`no snapshot${what} at or before ${ref.asOf}`);
+    return found;
+  }
+  if (ref === 'latest') {
+    const found = all[all.length - 1];
+    if (found === undefined) throw new SnapshotNotFound(`no snapshot${what} in the repository`);
+    return found;
+  }
+  if (!/^[0-9a-f]{1,64}$/.test(ref)) throw new InvalidInput(`invalid snapshot reference ${JSON.stringify(ref)} (use 'latest', an id or an id prefix)`);
+  const matches = all.filter((s) => s.id.startsWith(ref));
+  if (matches.length === 1) return matches[0];
+  if (matches.length === 0) throw new SnapshotNotFound(`no snapshot${what} with id ${ref}`);
+  throw new SnapshotNotFound(`snapshot prefix ${ref} is ambiguous (${matches.length} snapshots match)`);
+}
