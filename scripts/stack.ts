@@ -11,6 +11,7 @@ import { installAll } from './stack/install';
 import { bringDown, bringUp, health, logTail } from './stack/lifecycle';
 import type { Outcome } from './stack/lifecycle';
 import { withStackLock } from './stack/lock';
+import { checkPortOffset, recordPortOffset } from './stack/port-offset';
 import { ENV_FILE, serviceLogFile } from './stack/paths';
 import { SERVICES } from './stack/services';
 import { formatTable } from './stack/table';
@@ -24,6 +25,8 @@ const log = (line: string): void => {
 
 async function up(): Promise<number> {
   const started = Date.now();
+  checkPortOffset(SERVICES);
+  recordPortOffset();
   await installAll(log);
   const outcomes: Outcome[] = await Promise.all(SERVICES.map((service) => bringUp(service)));
   const rows = outcomes.map((outcome) => [
@@ -59,6 +62,7 @@ async function down(): Promise<number> {
 }
 
 async function status(): Promise<number> {
+  checkPortOffset(SERVICES);
   const states = await Promise.all(SERVICES.map((service) => health(service)));
   const rows = states.map((state) => [
     state.service.name,

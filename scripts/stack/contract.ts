@@ -15,7 +15,8 @@ function portOffset(): number {
   return offset;
 }
 
-const OFFSET = portOffset();
+export const PORT_OFFSET = portOffset();
+const OFFSET = PORT_OFFSET;
 
 export const PORTS = {
   temporal: 7233 + OFFSET,
