@@ -43,6 +43,7 @@ async function walkSnapshots(
   onFile: (snapshot: SnapshotSummary, path: string, chunks: readonly string[]) => void,
   signal: AbortSignal | undefined,
 ): Promise<void> {
+  // Trees are reported as "files" of their directory path, so findings about tree chunks name them too.
   for (const snap of snapshots) {
     const stack: { id: string; path: string }[] = [{ id: snap.rootTree, path: '' }];
     const seen = new Set<string>();
@@ -51,6 +52,7 @@ async function walkSnapshots(
       const { id, path } = stack.pop()!;
       if (seen.has(id)) continue;
       seen.add(id);
+      onFile(snap, path === '' ? '/' : path, [id]);
       let tree: Tree;
       try {
         tree = await core.loadTree(id, signal);

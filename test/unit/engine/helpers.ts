@@ -95,3 +95,20 @@ export async function readFromSnapshot(repo: Repository, rootTree: string, path:
 export async function cleanupDir(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true });
 }
+
+/** Replaces a stored object's bytes (what a hostile storage provider can do). */
+export async function replaceObject(backend: Backend, name: string, transform: (bytes: Buffer) => Buffer): Promise<void> {
+  const bytes = await backend.load(name);
+  await backend.remove(name);
+  await backend.save(name, transform(Buffer.from(bytes)));
+}
+
+export async function listNames(backend: Backend, prefix: string): Promise<{ name: string; size: number }[]> {
+  const out: { name: string; size: number }[] = [];
+  for await (const o of backend.list(prefix)) out.push({ name: o.name, size: o.size });
+  return out.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+export async function totalSize(backend: Backend, prefix: string): Promise<number> {
+  return (await listNames(backend, prefix)).reduce((s, o) => s + o.size, 0);
+}

@@ -1,0 +1,78 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { generateRecipientKeyPair } from '../../../activities/crypto/keyfile';
+import { PASS, SMALL, makeBackend, replaceObject, testEngine, BACKEND_KINDS, listNames } from './helpers';
+
+for (const kind of BACKEND_KINDS) {
+  describe(`init and open on ${kind} storage`, () => {
+    it('opens with the passphrase; a wrong one, a missing repository and a second init are distinct errors', async () => {
+      const fx = await makeBackend(kind);
+      try {
+        const engine = testEngine();
+        await assert.rejects(engine.open(fx.backend, PASS), { code: 'COFFER-E207' });
+        const repo = await engine.init(fx.backend, PASS, SMALL);
+        assert.equal(repo.currentEpoch, 1);
+        assert.match(repo.id, /^[0-9a-f]{64}$/);
+        await assert.rejects(engine.init(fx.backend, PASS, SMALL), { code: 'COFFER-E208' });
+        await assert.rejects(engine.open(fx.backend, { passphrase: 'wrong' }), { code: 'COFFER-E201' });
+        const again = await engine.open(fx.backend, PASS);
+        assert.equal(again.id, repo.id);
+        const names = (await listNames(fx.backend, '')).map((o) => o.name);
+        assert.ok(names.includes('config'));
+        assert.equal(names.filter((n) => n.startsWith('keys/')).length, 1);
+      } finally {
+        await fx.cleanup();
+      }
+    });
+
+    it('refuses an unknown format version and a damaged config', async () => {
+      const fx = await makeBackend(kind);
+      try {
+        const engine = testEngine();
+        await engine.init(fx.backend, PASS, SMALL);
+        await replaceObject(fx.backend, 'config', (b) => {
+          b[4] = 99;
+          return b;
+        });
+        await assert.rejects(engine.open(fx.backend, PASS), { code: 'COFFER-E203' });
+        await replaceObject(fx.backend, 'config', (b) => {
+          b[4] = 1;
+          b[b.length - 5] ^= 1;
+          return b;
+        });
+        await assert.rejects(engine.open(fx.backend, PASS), { code: 'COFFER-E205' });
+      } finally {
+        await fx.cleanup();
+      }
+    });
+  });
+}
+
+describe('keys', () => {
+  it('adds, lists and removes passphrase and recipient keys, never the last one', async () => {
+    const fx = await makeBackend('memory');
+    try {
+      const engine = testEngine();
+      const repo = await engine.init(fx.backend, PASS, SMALL);
+      const second = await repo.addKey({ passphrase: 'second passphrase' }, 'laptop');
+      const pair = await generateRecipientKeyPair();
+      const recipient = { x25519PublicKey: pair.publicKey, x25519SecretKey: pair.secretKey };
+      const third = await repo.addKey(recipient, 'escrow');
+      const keys = await repo.listKeys();
+      assert.equal(keys.length, 3);
+      assert.deepEqual(keys.map((k) => k.kind).sort(), ['passphrase', 'passphrase', 'x25519']);
+      assert.equal(keys.find((k) => k.id === second.id)?.label, 'laptop');
+      assert.equal((await engine.open(fx.backend, { passphrase: 'second passphrase' })).id, repo.id);
+      assert.equal((await engine.open(fx.backend, recipient)).id, repo.id);
+      const firstId = keys.find((k) => k.id !== second.id && k.id !== third.id)!.id;
+      await repo.removeKey(firstId);
+      await assert.rejects(engine.open(fx.backend, PASS), { code: 'COFFER-E201' });
+      await repo.removeKey(third.id);
+      await assert.rejects(repo.removeKey(second.id), { code: 'COFFER-E100' });
+      await assert.rejects(repo.removeKey('0'.repeat(64)), { code: 'COFFER-E100' });
+      assert.equal((await repo.listKeys()).length, 1);
+    } finally {
+      await fx.cleanup();
+    }
+  });
+});
