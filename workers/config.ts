@@ -64,6 +64,10 @@ export interface WorkerConfig extends TemporalConfig {
   readonly scratchDir: string;
   /** Environment handed to storage backends (endpoints and credentials of the stack or the deployment). */
   readonly storageEnv: Readonly<Record<string, string>>;
+  /** Engine tunables (batch size); undefined = the engine's defaults. */
+  readonly engine: { readonly batchFiles?: number; readonly batchBytes?: number };
+  /** Most activities this worker runs at once on its host queue (heavy file I/O). */
+  readonly hostActivitySlots: number;
 }
 
 const optionalText = z
@@ -107,6 +111,9 @@ const workerSchema = z.object({
   COFFER_PASSWORD_FILE: optionalText,
   COFFER_REPOSITORY_SECRETS_FILE: optionalText,
   COFFER_SCRATCH_DIR: optionalText,
+  COFFER_ENGINE_BATCH_FILES: z.coerce.number().int().positive().optional(),
+  COFFER_ENGINE_BATCH_BYTES: z.coerce.number().int().positive().optional(),
+  COFFER_HOST_ACTIVITY_SLOTS: z.coerce.number().int().positive().max(64).default(4),
 });
 
 type Environment = Readonly<Record<string, string | undefined>>;
@@ -182,5 +189,10 @@ export function loadWorkerConfig(env: Environment = environmentWithStack()): Wor
     },
     scratchDir: resolve(vars.COFFER_SCRATCH_DIR ?? resolve(tmpdir(), 'coffer-scratch')),
     storageEnv,
+    engine: {
+      ...(vars.COFFER_ENGINE_BATCH_FILES === undefined ? {} : { batchFiles: vars.COFFER_ENGINE_BATCH_FILES }),
+      ...(vars.COFFER_ENGINE_BATCH_BYTES === undefined ? {} : { batchBytes: vars.COFFER_ENGINE_BATCH_BYTES }),
+    },
+    hostActivitySlots: vars.COFFER_HOST_ACTIVITY_SLOTS,
   };
 }
