@@ -9,7 +9,12 @@ step() { printf '\n== %s\n' "$*"; }
 
 if [[ ! -x node_modules/.bin/tsx ]]; then
   step "installing npm dependencies"
-  npm ci --no-audit --no-fund
+  # npm ci refuses a package-lock.json that lacks other platforms' optional
+  # packages; then install from the lock without rewriting it.
+  npm ci --no-audit --no-fund || {
+    echo "npm ci failed (package-lock.json out of sync?): falling back to npm install --no-save" >&2
+    npm install --no-audit --no-fund --no-save
+  }
 fi
 
 step "building"
