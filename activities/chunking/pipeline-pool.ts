@@ -1,0 +1,200 @@
+/**
+ * A small worker_threads pool for the CPU-heavy chunk work (compression
+ * dominates a backup's CPU time), so the engine keeps every core busy while the
+ * main thread reads, chunks, hashes and uploads.
+ *
+ *   const pool = createCpuPool(2);
+ *   const { sealed, compressed } = await pool.process({ data, level, key, ad });
+ *   const plain = await pool.unpack({ sealed, key, ad, compressed, maxSize, what });
+ *   await pool.close();
+ *
+ * Inputs are copied into fresh buffers and transferred (never the whole
+ * ArrayBuffer behind a view: a chunk is often a view of a larger read
+ * buffer). Jobs go to the least-busy worker; a crashed worker fails only its
+ * own jobs and is replaced. size 0 runs jobs inline on the calling thread.
+ * Keys cross thread boundaries in memory only; nothing is logged.
+ */
+import { Worker } from 'node:worker_threads';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { IntegrityError } from '../crypto/errors';
+import { runPack, runUnpack } from './pipeline-jobs';
+import type { PackJob, PackResult, UnpackJob } from './pipeline-jobs';
+import type { WorkerReply, WorkerRequest } from './pipeline-worker';
+
+export type { PackJob, PackResult, UnpackJob } from './pipeline-jobs';
+
+export interface CpuPool {
+  /** Compress (when smaller) and seal one chunk. */
+  process(job: PackJob): Promise<PackResult>;
+  /** Open and decompress one sealed chunk; IntegrityError on any failure. */
+  unpack(job: UnpackJob): Promise<Buffer>;
+  /** Jobs submitted and not yet settled: keep it bounded (e.g. ≤ 2 × size). */
+  readonly inFlight: number;
+  readonly size: number;
+  /** Waits for nothing: pending jobs are rejected; workers are terminated. */
+  close(): Promise<void>;
+}
+
+export class PoolClosed extends Error {
+  constructor() {
+    super('the CPU pool is closed');
+    this.name = 'PoolClosed';
+  }
+}
+
+interface Pending {
+  resolve(reply: WorkerReply): void;
+  reject(err: Error): void;
+}
+
+interface Slot {
+  worker: Worker;
+  pending: Map<number, Pending>;
+}
+
+/** Default: one worker per core beyond the one the main thread uses, at least one. */
+export function defaultPoolSize(): number {
+  return Math.max(1, availableParallelism() - 1);
+}
+
+// Under tsx the worker entry is TypeScript: register tsx's CommonJS hooks in the worker first.
+const BOOTSTRAP = `
+const { workerData } = require('node:worker_threads');
+if (workerData.entry.endsWith('.ts')) require('tsx/cjs');
+require(workerData.entry);
+`;
+
+function workerEntry(): string {
+  return join(__dirname, __filename.endsWith('.ts') ? 'pipeline-worker.ts' : 'pipeline-worker.js');
+}
+
+function rebuildError(e: { kind: string; message: string }): Error {
+  if (e.kind === 'integrity') return new IntegrityError(e.message);
+  if (e.kind === 'range') return new RangeError(e.message);
+  return new Error(e.message);
+}
+
+/**
+ * An exact-size copy that owns its ArrayBuffer. (Not `b.slice()`: on a Buffer
+ * that is a view sharing memory, and transferring it would detach the caller's buffer.)
+ */
+function fresh(b: Uint8Array): Uint8Array {
+  return new Uint8Array(b);
+}
+
+class WorkerPool implements CpuPool {
+  private readonly slots: Slot[] = [];
+  private nextId = 1;
+  private closed = false;
+  private count = 0;
+
+  constructor(readonly size: number) {
+    for (let i = 0; i < size; i++) this.slots.push(this.spawn());
+  }
+
+  get inFlight(): number {
+    return this.count;
+  }
+
+  private spawn(): Slot {
+    const worker = new Worker(BOOTSTRAP, { eval: true, workerData: { entry: workerEntry() } });
+    const slot: Slot = { worker, pending: new Map() };
+    worker.on('message', (reply: WorkerReply) => {
+      const p = slot.pending.get(reply.id);
+      if (p === undefined) return;
+      slot.pending.delete(reply.id);
+      p.resolve(reply);
+    });
+    const fail = (err: Error): void => {
+      for (const p of slot.pending.values()) p.reject(err);
+      slot.pending.clear();
+      const index = this.slots.indexOf(slot);
+      if (!this.closed && index >= 0) this.slots[index] = this.spawn();
+    };
+    worker.on('error', (err) => fail(err));
+    worker.on('exit', (code) => {
+      if (!this.closed) fail(new Error(`CPU pool worker exited with code ${code}`));
+    });
+    // Idle workers must not keep the process alive.
+    worker.unref();
+    return slot;
+  }
+
+  private submit(req: WorkerRequest, transfer: ArrayBuffer[]): Promise<WorkerReply> {
+    if (this.closed) return Promise.reject(new PoolClosed());
+    let slot = this.slots[0];
+    for (const s of this.slots) if (s.pending.size < slot.pending.size) slot = s;
+    const target = slot;
+    this.count++;
+    if (target.pending.size === 0) target.worker.ref();
+    return new Promise<WorkerReply>((resolve, reject) => {
+      const settle = (): void => {
+        this.count--;
+        if (target.pending.size === 0) target.worker.unref();
+      };
+      target.pending.set(req.id, {
+        resolve: (r) => { settle(); resolve(r); },
+        reject: (e) => { settle(); reject(e); },
+      });
+      target.worker.postMessage(req, transfer);
+    });
+  }
+
+  async process(job: PackJob): Promise<PackResult> {
+    const data = fresh(job.data);
+    const reply = await this.submit({ id: this.nextId++, op: 'pack', job: { data, level: job.level, key: fresh(job.key), ad: fresh(job.ad) } }, [data.buffer as ArrayBuffer]);
+    if (!reply.ok) throw rebuildError(reply.error);
+    if (reply.op !== 'pack') throw new Error('CPU pool: mismatched reply');
+    const s = reply.sealed;
+    return { sealed: Buffer.from(s.buffer, s.byteOffset, s.byteLength), compressed: reply.compressed, plainBytes: reply.plainBytes, packedBytes: reply.packedBytes, cpuMs: reply.cpuMs };
+  }
+
+  async unpack(job: UnpackJob): Promise<Buffer> {
+    const sealed = fresh(job.sealed);
+    const reply = await this.submit(
+      { id: this.nextId++, op: 'unpack', job: { sealed, key: fresh(job.key), ad: fresh(job.ad), compressed: job.compressed, maxSize: job.maxSize, what: job.what } },
+      [sealed.buffer as ArrayBuffer],
+    );
+    if (!reply.ok) throw rebuildError(reply.error);
+    if (reply.op !== 'unpack') throw new Error('CPU pool: mismatched reply');
+    return Buffer.from(reply.data.buffer, reply.data.byteOffset, reply.data.byteLength);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const slots = this.slots.splice(0);
+    for (const s of slots) {
+      for (const p of s.pending.values()) p.reject(new PoolClosed());
+      s.pending.clear();
+    }
+    await Promise.all(slots.map((s) => s.worker.terminate()));
+  }
+}
+
+/** Runs jobs on the calling thread (size 0): same API, no parallelism. */
+class InlinePool implements CpuPool {
+  readonly size = 0;
+  readonly inFlight = 0;
+  private closed = false;
+
+  async process(job: PackJob): Promise<PackResult> {
+    if (this.closed) throw new PoolClosed();
+    return runPack(job);
+  }
+
+  async unpack(job: UnpackJob): Promise<Buffer> {
+    if (this.closed) throw new PoolClosed();
+    return runUnpack(job).data;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}
+
+export function createCpuPool(size: number = defaultPoolSize()): CpuPool {
+  if (!Number.isInteger(size) || size < 0 || size > 64) throw new RangeError(`CPU pool size must be an integer in [0, 64], not ${size}`);
+  return size === 0 ? new InlinePool() : new WorkerPool(size);
+}

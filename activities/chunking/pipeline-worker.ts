@@ -1,0 +1,45 @@
+/**
+ * Worker-thread side of the CPU pool: runs pack/unpack jobs and posts results
+ * back, transferring result buffers (no copy). Errors travel as plain data and
+ * are rebuilt as the same error classes by the pool.
+ */
+import { parentPort } from 'node:worker_threads';
+import { IntegrityError } from '../crypto/errors';
+import { runPack, runUnpack } from './pipeline-jobs';
+import type { PackJob, UnpackJob } from './pipeline-jobs';
+
+export type WorkerRequest = { id: number; op: 'pack'; job: PackJob } | { id: number; op: 'unpack'; job: UnpackJob };
+
+export type WorkerReply =
+  | { id: number; ok: true; op: 'pack'; sealed: Uint8Array; compressed: boolean; plainBytes: number; packedBytes: number; cpuMs: number }
+  | { id: number; ok: true; op: 'unpack'; data: Uint8Array; cpuMs: number }
+  | { id: number; ok: false; error: { kind: 'integrity' | 'range' | 'other'; message: string } };
+
+/** A Uint8Array that owns its whole ArrayBuffer, so transferring it moves exactly its bytes. */
+function owning(b: Uint8Array): Uint8Array {
+  return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b : new Uint8Array(b);
+}
+
+function handle(req: WorkerRequest): { reply: WorkerReply; transfer: ArrayBuffer[] } {
+  try {
+    if (req.op === 'pack') {
+      const r = runPack(req.job);
+      const sealed = owning(r.sealed);
+      return { reply: { id: req.id, ok: true, op: 'pack', sealed, compressed: r.compressed, plainBytes: r.plainBytes, packedBytes: r.packedBytes, cpuMs: r.cpuMs }, transfer: [sealed.buffer as ArrayBuffer] };
+    }
+    const r = runUnpack(req.job);
+    const data = owning(r.data);
+    return { reply: { id: req.id, ok: true, op: 'unpack', data, cpuMs: r.cpuMs }, transfer: [data.buffer as ArrayBuffer] };
+  } catch (err) {
+    const kind = err instanceof IntegrityError ? 'integrity' : err instanceof RangeError ? 'range' : 'other';
+    return { reply: { id: req.id, ok: false, error: { kind, message: err instanceof Error ? err.message : String(err) } }, transfer: [] };
+  }
+}
+
+if (parentPort !== null) {
+  const port = parentPort;
+  port.on('message', (req: WorkerRequest) => {
+    const { reply, transfer } = handle(req);
+    port.postMessage(reply, transfer);
+  });
+}

@@ -1,0 +1,79 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { associatedData, open } from '../../../activities/crypto/aead';
+import { IntegrityError } from '../../../activities/crypto/errors';
+import { decompressChunk } from '../../../activities/compression/zstd';
+import { createCpuPool, PoolClosed } from '../../../activities/chunking/pipeline-pool';
+
+function textLike(size: number): Buffer {
+  return Buffer.from('coffer pool test line with some words 0123456789\n'.repeat(Math.ceil(size / 50))).subarray(0, size);
+}
+
+for (const size of [2, 0]) {
+  void test(`pool of size ${size}: pack and unpack round-trip, readable by the plain primitives`, async () => {
+    const pool = createCpuPool(size);
+    try {
+      const key = randomBytes(32);
+      const inputs = [textLike(1024 * 1024), randomBytes(300_000), Buffer.alloc(0), textLike(10)];
+      const results = await Promise.all(
+        inputs.map((data, i) => pool.process({ data, level: 1, key, ad: associatedData({ repoId: 'r', type: 'data', objectId: `c${i}`, epoch: 1 }) })),
+      );
+      for (const [i, r] of results.entries()) {
+        const ad = associatedData({ repoId: 'r', type: 'data', objectId: `c${i}`, epoch: 1 });
+        assert.equal(r.plainBytes, inputs[i].length);
+        const plain = decompressChunk(open(key, r.sealed, ad, 'x'), r.compressed, inputs[i].length);
+        assert.deepEqual(plain, inputs[i]);
+        assert.deepEqual(await pool.unpack({ sealed: r.sealed, key, ad, compressed: r.compressed, maxSize: inputs[i].length, what: `chunk c${i}` }), inputs[i]);
+      }
+      assert.equal(results[0].compressed, true);
+      assert.equal(results[1].compressed, false);
+      assert.equal(pool.inFlight, 0);
+    } finally {
+      await pool.close();
+    }
+  });
+}
+
+void test('inputs that are views of a larger buffer are left intact (not detached or altered)', async () => {
+  const pool = createCpuPool(1);
+  try {
+    const big = randomBytes(4 * 1024 * 1024);
+    const copy = Buffer.from(big);
+    const view = big.subarray(1000, 1000 + 65536);
+    const key = randomBytes(32);
+    const r = await pool.process({ data: view, level: 3, key, ad: Buffer.alloc(0) });
+    assert.equal(big.length, 4 * 1024 * 1024);
+    assert.deepEqual(big, copy);
+    assert.ok(r.sealed.length < 65536 + 40 + 1);
+    assert.deepEqual(decompressChunk(open(key, r.sealed, Buffer.alloc(0), 'x'), r.compressed), view);
+  } finally {
+    await pool.close();
+  }
+});
+
+void test('tampered input fails in the worker with an IntegrityError naming the object', async () => {
+  const pool = createCpuPool(1);
+  try {
+    const key = randomBytes(32);
+    const ad = Buffer.from('ad');
+    const r = await pool.process({ data: textLike(100_000), level: 1, key, ad });
+    const bad = Buffer.from(r.sealed);
+    bad[bad.length - 5] ^= 1;
+    await assert.rejects(pool.unpack({ sealed: bad, key, ad, compressed: r.compressed, maxSize: 100_000, what: 'chunk abc' }), (err: unknown) => err instanceof IntegrityError && /chunk abc/.test(err.message));
+    await assert.rejects(pool.unpack({ sealed: r.sealed, key, ad: Buffer.from('other'), compressed: r.compressed, maxSize: 100_000, what: 'chunk abc' }), IntegrityError);
+    await assert.rejects(pool.unpack({ sealed: r.sealed, key, ad, compressed: r.compressed, maxSize: 1000, what: 'chunk abc' }), IntegrityError, 'size cap');
+    await assert.rejects(pool.process({ data: Buffer.from('x'), level: 1, key: randomBytes(5), ad }), RangeError);
+    // The worker survives job errors.
+    assert.ok((await pool.process({ data: Buffer.from('still alive'), level: 1, key, ad })).sealed.length > 0);
+  } finally {
+    await pool.close();
+  }
+});
+
+void test('close rejects further work', async () => {
+  const pool = createCpuPool(1);
+  await pool.close();
+  await assert.rejects(pool.process({ data: Buffer.from('x'), level: 1, key: randomBytes(32), ad: Buffer.alloc(0) }), PoolClosed);
+  assert.throws(() => createCpuPool(-1), RangeError);
+});
