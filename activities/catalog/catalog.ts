@@ -135,7 +135,7 @@ export class Catalog {
 
   async upsertRepository(repo: { readonly id: string; readonly location: string; readonly currentEpoch: number }): Promise<void> {
     const doc: RepositoryDoc = { _id: repo.id, location: redactLocation(repo.location), currentEpoch: repo.currentEpoch };
-    await guard('record a repository', () => this.repositories.replaceOne({ _id: repo.id }, doc, { upsert: true }));
+    await guard('record a repository', () => upsertById(this.repositories, doc));
   }
 
   async getRepository(id: string): Promise<RepositoryDoc | undefined> {
@@ -147,8 +147,7 @@ export class Catalog {
   /** Upserts a snapshot; `created` is false when it was already recorded (a retry). */
   async recordSnapshot(repoId: string, summary: SnapshotSummary): Promise<{ created: boolean }> {
     const doc = snapshotDocFromSummary(repoId, summary);
-    const result = await guard('record a snapshot', () => this.snapshots.replaceOne({ _id: doc._id }, doc, { upsert: true }));
-    return { created: result.upsertedCount === 1 };
+    return { created: await guard('record a snapshot', () => upsertById(this.snapshots, doc)) };
   }
 
   /** Removes forgotten snapshots; idempotent. Returns how many were present. */
@@ -193,9 +192,13 @@ export class Catalog {
     const doc = runDocFromRecord(record);
     await guard('record a run', async () => {
       if (doc.outcome === 'running') {
-        await this.runs.updateOne({ _id: doc._id }, { $setOnInsert: doc }, { upsert: true });
+        try {
+          await this.runs.updateOne({ _id: doc._id }, { $setOnInsert: doc }, { upsert: true });
+        } catch (err) {
+          if (!isDuplicateKey(err)) throw err; // a concurrent writer created it: nothing to do
+        }
       } else {
-        await this.runs.replaceOne({ _id: doc._id }, doc, { upsert: true });
+        await upsertById(this.runs, doc);
       }
     });
   }
@@ -240,7 +243,7 @@ export class Catalog {
 
   async recordDrillReport(record: DrillReportRecord): Promise<void> {
     const doc = drillDocFromRecord(record);
-    await guard('record a drill report', () => this.drillReports.replaceOne({ _id: doc._id }, doc, { upsert: true }));
+    await guard('record a drill report', () => upsertById(this.drillReports, doc));
   }
 
   async listDrillReports(repoId: string, query: { readonly before?: Date; readonly limit?: number } = {}): Promise<DrillReportDoc[]> {
@@ -257,7 +260,7 @@ export class Catalog {
 
   async recordKey(record: KeyRecord): Promise<void> {
     const doc = keyDocFromRecord(record);
-    await guard('record key metadata', () => this.keys.replaceOne({ _id: doc._id }, doc, { upsert: true }));
+    await guard('record key metadata', () => upsertById(this.keys, doc));
   }
 
   async listKeys(repoId: string): Promise<KeyDoc[]> {
@@ -310,7 +313,7 @@ export class Catalog {
       grantedAt: input.grantedAt ?? new Date(),
       expiresAt: input.expiresAt,
     };
-    await guard('record a grant', () => this.grants.replaceOne({ _id: doc._id }, doc, { upsert: true }));
+    await guard('record a grant', () => upsertById(this.grants, doc));
     return doc;
   }
 
@@ -321,6 +324,22 @@ export class Catalog {
 
   async listGrants(principalId: string): Promise<GrantDoc[]> {
     return guard('list grants', () => this.grants.find({ principalId }).sort({ _id: 1 }).toArray());
+  }
+}
+
+/**
+ * Replace-or-insert by `_id`; true when it inserted. Two concurrent upserts of
+ * a new id can both try to insert; the loser gets a duplicate-key error and
+ * simply replaces on its next attempt.
+ */
+export async function upsertById<D extends { _id: string }>(collection: Collection<D>, doc: D): Promise<boolean> {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      const result = await collection.replaceOne({ _id: doc._id } as Filter<D>, doc, { upsert: true });
+      return result.upsertedCount === 1;
+    } catch (err) {
+      if (!isDuplicateKey(err) || attempt >= 3) throw err;
+    }
   }
 }
 

@@ -12,6 +12,7 @@ import type { SnapshotSummary } from '../engine/api';
 import { AuditLog } from '../audit/log';
 import type { AuditHead } from '../audit/chain';
 import type { Catalog } from './catalog';
+import { upsertById } from './catalog';
 import { canonicalJson } from './canonical-json';
 import type { JsonValue } from './canonical-json';
 import { drillDocFromRecord, keyDocFromRecord, snapshotDocFromSummary } from './documents';
@@ -66,7 +67,7 @@ export async function rebuildCatalog(repo: RepositoryView, catalog: Catalog): Pr
   const snapshots = await mirror(
     summaries.map((s) => snapshotDocFromSummary(repo.id, s)),
     await guard('read the catalog', () => catalog.snapshots.find({ repoId: repo.id }).toArray()),
-    (doc) => guard('rebuild the catalog', () => catalog.snapshots.replaceOne({ _id: doc._id }, doc, { upsert: true })),
+    (doc) => guard('rebuild the catalog', () => upsertById(catalog.snapshots, doc)),
     (ids) => guard('rebuild the catalog', () => catalog.snapshots.deleteMany({ _id: { $in: ids } })),
   );
   const report: { repoId: string; snapshots: RebuildCounts; drillReports?: RebuildCounts; keys?: RebuildCounts } = { repoId: repo.id, snapshots };
@@ -75,7 +76,7 @@ export async function rebuildCatalog(repo: RepositoryView, catalog: Catalog): Pr
     report.drillReports = await mirror(
       records.map(drillDocFromRecord),
       await guard('read the catalog', () => catalog.drillReports.find({ repoId: repo.id }).toArray()),
-      (doc) => guard('rebuild the catalog', () => catalog.drillReports.replaceOne({ _id: doc._id }, doc, { upsert: true })),
+      (doc) => guard('rebuild the catalog', () => upsertById(catalog.drillReports, doc)),
       (ids) => guard('rebuild the catalog', () => catalog.drillReports.deleteMany({ _id: { $in: ids } })),
     );
   }
@@ -84,7 +85,7 @@ export async function rebuildCatalog(repo: RepositoryView, catalog: Catalog): Pr
     report.keys = await mirror(
       records.map(keyDocFromRecord),
       await guard('read the catalog', () => catalog.keys.find({ repoId: repo.id }).toArray()),
-      (doc) => guard('rebuild the catalog', () => catalog.keys.replaceOne({ _id: doc._id }, doc, { upsert: true })),
+      (doc) => guard('rebuild the catalog', () => upsertById(catalog.keys, doc)),
       (ids) => guard('rebuild the catalog', () => catalog.keys.deleteMany({ _id: { $in: ids } })),
     );
   }
