@@ -27,7 +27,8 @@ export const ferretdb: Service = {
       args: [
         '--handler=sqlite', `--sqlite-url=file:${sqliteDir}/`,
         `--listen-addr=${HOST}:${PORTS.mongodb}`, `--state-dir=${stateDir}`,
-        '--telemetry=disable', '--log-level=error',
+        // No metrics/pprof listener: its fixed default port (8088) collides with a second stack.
+        '--telemetry=disable', '--log-level=error', '--debug-addr=-',
       ],
     };
   },
