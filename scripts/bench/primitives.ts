@@ -27,13 +27,13 @@ function mixedData(total: number): Buffer {
   let pos = third;
   let i = 0;
   while (pos < 2 * third) {
-    const w = words[(i * 7 + (i >> 3)) % words.length]! + (i % 5 === 0 ? String(i) : '');
+    const w = words[(i * 7 + (i >> 3)) % words.length] + (i % 5 === 0 ? String(i) : '');
     pos += out.write(w, pos, Math.min(w.length, 2 * third - pos));
     i++;
   }
   // Semi-compressible: random bytes with a small alphabet and repeated runs.
   const r = randomBytes(total - pos);
-  for (let j = 0; j < r.length; j++) out[pos + j] = j % 64 < 32 ? r[j]! & 0x0f : 0x20 + (j % 17);
+  for (let j = 0; j < r.length; j++) out[pos + j] = j % 64 < 32 ? r[j] & 0x0f : 0x20 + (j % 17);
   return out;
 }
 
