@@ -16,6 +16,10 @@
  *   directory metadata is applied last, children before parents;
  * - holes are skipped and the size set with ftruncate, so they stay sparse.
  *
+ * Files are restored by a bounded pool of concurrent tasks (directories and
+ * the walk itself stay sequential); the first failure stops the others, which
+ * remove their temp files before the error is thrown.
+ *
  * Interrupted and run again, it skips files whose final path already has the
  * snapshot's size and mtime (metadata is applied before the rename, so such a
  * file is complete). On ENOSPC it throws NoSpace after removing its temp file.
@@ -36,6 +40,7 @@ import { NoSpace, UnsafePath } from './errors';
 import { PathFilter } from './glob';
 import type { SnapshotReader } from './reader';
 import { loadCheckedTree, scanSnapshot } from './scan';
+import { TaskPool } from './task-pool';
 import { TEMP_NAME, tempName } from './temp-name';
 import { displayPath } from './validate';
 
@@ -53,8 +58,10 @@ export interface RestoreOptions {
   readonly owner?: boolean;
   /** fsync each file before its rename (default true): a crash never leaves a complete-looking empty file. */
   readonly fsync?: boolean;
-  /** Chunks loaded ahead of the one being written (default 8). */
+  /** Chunks loaded ahead of the one being written, per file (default 4). */
   readonly readAhead?: number;
+  /** Files restored at the same time (default 8). */
+  readonly concurrency?: number;
   /** Things restored partly: devices without privilege, xattrs the target refuses. */
   readonly onWarning?: (warning: RestoreWarning) => void;
 }
@@ -113,12 +120,25 @@ function isNoSpace(err: unknown): boolean {
   return code === 'ENOSPC' || code === 'EDQUOT';
 }
 
+/** Turns ENOSPC/EDQUOT of one entry's work into NoSpace naming that entry. */
+async function noSpaceAt(rel: readonly string[], work: Promise<void>): Promise<void> {
+  try {
+    await work;
+  } catch (err) {
+    throw isNoSpace(err) ? new NoSpace(displayPath(rel), { cause: err }) : err;
+  }
+}
+
 class RestoreRun {
   private readonly owner: boolean;
   private readonly fsync: boolean;
   private readonly readAhead: number;
-  /** hardlinkKey -> absolute path of the first file restored (or found complete) with it. */
-  private readonly links = new Map<string, string>();
+  /** hardlinkKey -> absolute path of the first file restored (or found complete) with it; undefined if that failed. */
+  private readonly links = new Map<string, Promise<string | undefined>>();
+  private readonly controller = new AbortController();
+  /** The caller's signal or an internal abort after the first failure. */
+  private readonly signal: AbortSignal;
+  readonly pool: TaskPool;
   private readonly symlinks: PendingSymlink[] = [];
   /** Directories made ready, parents before children. */
   private readonly dirs: DirContext[] = [];
@@ -139,7 +159,9 @@ class RestoreRun {
   ) {
     this.owner = options.owner ?? process.getuid?.() === 0;
     this.fsync = options.fsync ?? true;
-    this.readAhead = Math.max(1, options.readAhead ?? 8);
+    this.readAhead = Math.max(1, options.readAhead ?? 4);
+    this.signal = options.signal === undefined ? this.controller.signal : AbortSignal.any([options.signal, this.controller.signal]);
+    this.pool = new TaskPool(Math.max(1, options.concurrency ?? 8), this.controller);
   }
 
   result(): RestoreResult {
@@ -166,12 +188,12 @@ class RestoreRun {
   }
 
   async visit(treeId: string, dir: DirContext, ancestors: Set<string>): Promise<void> {
-    this.options.signal?.throwIfAborted();
+    this.signal.throwIfAborted();
     const tree = await loadCheckedTree(this.reader, treeId, dir.rel, ancestors);
     dir.names = new Set(tree.nodes.map((node) => node.name));
     ancestors.add(treeId);
     for (const node of tree.nodes) {
-      this.options.signal?.throwIfAborted();
+      this.signal.throwIfAborted();
       const rel = [...dir.rel, node.name];
       const abs = `${dir.abs}/${node.name}`;
       this.current = displayPath(rel);
@@ -186,8 +208,8 @@ class RestoreRun {
       if (!this.filter.selects(rel)) continue;
       await this.ensureDir(dir);
       if (node.type === 'symlink') this.symlinks.push({ dir, abs, rel, node });
-      else if (node.type === 'file') await this.restoreFile(dir, abs, rel, node);
-      else await this.restoreSpecial(dir, abs, rel, node);
+      else if (node.type === 'file') await this.dispatchFile(dir, abs, rel, node);
+      else await this.pool.run(() => noSpaceAt(rel, this.restoreSpecial(dir, abs, rel, node)));
     }
     ancestors.delete(treeId);
     // Only needed while the directory's entries are being restored.
@@ -229,41 +251,65 @@ class RestoreRun {
     this.progress();
   }
 
-  private async restoreFile(dir: DirContext, abs: string, rel: readonly string[], node: TreeNode): Promise<void> {
-    const size = node.size ?? 0;
+  /**
+   * Queues a file. The first entry of a hard-link group publishes its final
+   * path once complete; later entries of the group wait for it and link to it.
+   */
+  private async dispatchFile(dir: DirContext, abs: string, rel: readonly string[], node: TreeNode): Promise<void> {
     const key = node.hardlinkKey;
     const first = key === undefined ? undefined : this.links.get(key);
     if (first !== undefined) {
-      await this.restoreHardlink(dir, first, abs);
-      this.recordDone(size);
+      await this.pool.run(async () => {
+        const source = await first;
+        // The first entry failed: that failure is the restore's error.
+        if (source === undefined) return;
+        await noSpaceAt(rel, this.restoreHardlink(dir, source, abs));
+        this.recordDone(node.size ?? 0);
+      });
       return;
     }
+    let publish: (path: string | undefined) => void = () => undefined;
+    if (key !== undefined) this.links.set(key, new Promise((resolve) => (publish = resolve)));
+    await this.pool.run(async () => {
+      try {
+        await noSpaceAt(rel, this.restoreFile(dir, abs, rel, node));
+        publish(abs);
+      } catch (err) {
+        publish(undefined);
+        throw err;
+      }
+    });
+  }
+
+  private async restoreFile(dir: DirContext, abs: string, rel: readonly string[], node: TreeNode): Promise<void> {
+    const size = node.size ?? 0;
     const existing = await lstatIfExists(abs);
     if (existing?.isFile() && existing.size === BigInt(size) && existing.mtimeNs === parseNs(node.mtimeNs, 'mtime')) {
       this.skipped++;
-      if (key !== undefined) this.links.set(key, abs);
       this.recordDone(size);
       return;
     }
     const tmp = `${dir.abs}/${tempName()}`;
     let handle: FileHandle | undefined;
+    let writtenEnd = 0;
     try {
       handle = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
       for await (const piece of readPieces(this.reader, node.content ?? [], {
-        signal: this.options.signal,
+        signal: this.signal,
         readAhead: this.readAhead,
         path: displayPath(rel),
       })) {
         if ('data' in piece) {
           await writeAll(handle, piece.data, piece.offset);
+          writtenEnd = piece.offset + piece.data.length;
           this.bytesDone += piece.data.length;
           this.progress();
         } else {
           this.bytesDone += piece.hole;
         }
       }
-      // Sets the size without writing trailing holes, so they stay sparse.
-      await handle.truncate(size);
+      // A trailing hole: set the size without writing it, so it stays sparse.
+      if (writtenEnd !== size) await handle.truncate(size);
       if (this.fsync) await handle.sync();
       await handle.close();
       handle = undefined;
@@ -274,7 +320,6 @@ class RestoreRun {
       await removeQuietly(tmp);
       throw err;
     }
-    if (key !== undefined) this.links.set(key, abs);
     this.files++;
     this.bytes += size;
     this.filesDone++;
@@ -327,7 +372,7 @@ class RestoreRun {
   /** Symlinks last: no later write of this run can pass through one. */
   async createSymlinks(): Promise<void> {
     for (const { dir, abs, rel, node } of this.symlinks) {
-      this.options.signal?.throwIfAborted();
+      this.signal.throwIfAborted();
       this.current = displayPath(rel);
       const tmp = `${dir.abs}/${tempName()}`;
       await symlink(node.linkTarget as string, tmp);
@@ -376,7 +421,14 @@ export async function restoreTree(
     await mkdir(root, { recursive: true });
     if (!(await stat(root)).isDirectory()) throw new InvalidInput(`restore target ${JSON.stringify(target)} is not a directory`);
     const rootDir: DirContext = { abs: root, rel: [], names: new Set(), ready: true };
-    await run.visit(rootTreeId, rootDir, new Set());
+    try {
+      await run.visit(rootTreeId, rootDir, new Set());
+      await run.pool.drain();
+    } catch (err) {
+      // Let in-flight files stop and remove their temp files before reporting.
+      await run.pool.cancel(err);
+      throw err;
+    }
     await run.createSymlinks();
     await run.finishDirectories();
   } catch (err) {
