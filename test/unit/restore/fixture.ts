@@ -49,6 +49,7 @@ export async function buildFixture(root: string): Promise<void> {
   await symlink('sub/deeper/deepest/leaf.txt', `${root}/relative-link`);
   await symlink('sub', `${root}/dir-link`);
   addon.mknod(`${root}/pipe`, constants.S_IFIFO | 0o640, 0);
+  addon.mknod(`${root}/null-device`, constants.S_IFCHR | 0o666, (1 << 8) | 3);
   await writeSparse(`${root}/sparse.img`);
   await writeFile(`${root}/setuid-bin`, '#!/bin/sh\n');
   await writeFile(`${root}/sticky/inside`, 'x');
@@ -119,6 +120,7 @@ function xattrsOf(path: string): Record<string, string> {
 }
 
 function typeOf(st: BigIntStats): string {
+  if (st.isCharacterDevice()) return `chardev ${st.rdev}`;
   return st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : st.isFIFO() ? 'fifo' : 'other';
 }
 
