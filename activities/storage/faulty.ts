@@ -31,7 +31,7 @@ export interface FaultRule {
   readonly nth?: readonly number[];
   /** Fire on each call with this probability (0..1), drawn from the seeded PRNG. */
   readonly rate?: number;
-  /** Stop firing after this many injections. */
+  /** Stop firing after this many injections. (A rule with neither nth nor rate fires on every call.) */
   readonly limit?: number;
 }
 
@@ -163,7 +163,8 @@ export class FaultyBackend implements Backend {
       if (rule.limit !== undefined && used >= rule.limit) continue;
       const bySchedule = rule.nth?.includes(call) ?? false;
       const byRate = rule.rate !== undefined && this.random() < rule.rate;
-      if (!bySchedule && !byRate) continue;
+      const always = rule.nth === undefined && rule.rate === undefined;
+      if (!bySchedule && !byRate && !always) continue;
       this.fired.set(rule, used + 1);
       this.stats.injected[method]++;
       faults.push(rule.fault);

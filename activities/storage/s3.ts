@@ -320,7 +320,7 @@ export function mapS3Error(err: unknown, what: string, op: string, location: str
   if (typeof sysCode === 'string' && NETWORK_UNREACHABLE.has(sysCode)) {
     return new Unreachable(`cannot reach the S3 endpoint of ${location}: ${sysCode}`, opts);
   }
-  if (code === 'NoSuchBucket') return new BadLocation(`bucket of ${location} does not exist`, { ...opts, hint: 'create the bucket or fix the repository URL' });
+  if (code === 'NoSuchBucket' || (op === 'bucket' && status === 404)) return new BadLocation(`bucket of ${location} does not exist`, { ...opts, hint: 'create the bucket or fix the repository URL' });
   if (code === 'NoSuchKey' || code === 'NotFound' || (status === 404 && op !== 'bucket')) return new NotFound(`${what} not found`, opts);
   if (status === 404) return new BadLocation(`bucket of ${location} does not exist`, { ...opts, hint: 'create the bucket or fix the repository URL' });
   if (code === 'PreconditionFailed' || status === 412) return new AlreadyExists(`${what} already exists`, opts);
@@ -328,7 +328,8 @@ export function mapS3Error(err: unknown, what: string, op: string, location: str
   if (code === 'ConditionalRequestConflict' || (status === 409 && op === 'save')) {
     return new Transient(`concurrent conditional write of ${what}; try again`, opts);
   }
-  if (op === 'remove' && (status === 403 || code === 'AccessDenied') && /WORM|retention|lock/i.test(detail)) {
+  // AWS answers 403 AccessDenied, MinIO 400 InvalidRequest "Object is WORM protected".
+  if (op === 'remove' && (status === 403 || status === 400) && /WORM|retention|lock/i.test(detail)) {
     return new RetentionLocked(`${what} is retention-locked and cannot be removed yet`, opts);
   }
   if (code === 'InvalidRequest' && /object lock|objectlock|retention/i.test(detail)) {
