@@ -14,6 +14,7 @@ export const DEFAULT_MAX_DECOMPRESSED_BYTES = 256 * 1024 * 1024;
 
 let cctx: binding.CCtx | undefined;
 let dctx: binding.DCtx | undefined;
+let streamDctx: binding.DCtx | undefined;
 let cctxLevel: number | undefined;
 
 function compressor(level: number): binding.CCtx {
@@ -72,7 +73,9 @@ export function decompressChunk(
       if (written !== contentSize) throw new IntegrityError(`${what}: frame produced ${written} bytes, header said ${contentSize}`);
       return out;
     }
-    return decompressUnknownSize(dctx, input, maxSize, what);
+    // A separate context: the window cap set there must not constrain the one-shot path.
+    if (streamDctx === undefined) streamDctx = new binding.DCtx();
+    return decompressUnknownSize(streamDctx, input, maxSize, what);
   } catch (err) {
     if (err instanceof IntegrityError) throw err;
     throw new IntegrityError(`${what}: invalid zstd data (${err instanceof Error ? err.message : 'unknown error'})`, { cause: err });
@@ -82,6 +85,9 @@ export function decompressChunk(
 /** Frames without a content size (not written by Coffer): stream out in pieces, stop past the cap. */
 function decompressUnknownSize(ctx: binding.DCtx, input: Buffer, maxSize: number, what: string): Buffer {
   ctx.reset(binding.ResetDirective.sessionOnly);
+  // Streaming allocates the frame's declared window: cap it near the output cap
+  // so a hostile header cannot make the decoder reserve 128 MiB+ for a tiny chunk.
+  ctx.setParameter(binding.DParameter.windowLogMax, Math.max(10, Math.min(27, Math.ceil(Math.log2(Math.max(1, maxSize))))));
   const pieces: Buffer[] = [];
   let total = 0;
   let remaining = input;
