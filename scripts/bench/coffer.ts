@@ -4,7 +4,7 @@
  * wall time and peak RSS are measured per process like restic's and borg's.
  *
  * COFFER_BENCH_CPU_PROF=<dir> runs the children with `node --cpu-prof` and
- * leaves one .cpuprofile per thread and operation in <dir>.
+ * leaves the .cpuprofile files (one per thread) in <dir>/<operation>/.
  */
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -30,8 +30,10 @@ export function createCofferRunner(ctx: BenchContext): Runner {
     const nodeArgs = runningCompiled() ? [] : ['--import', 'tsx'];
     const profDir = process.env.COFFER_BENCH_CPU_PROF;
     if (profDir) {
-      await mkdir(profDir, { recursive: true });
-      nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=coffer-${op}-\${pid}-\${time}.cpuprofile`);
+      // One directory per operation; node names the files per process and thread.
+      const dir = join(profDir, op);
+      await mkdir(dir, { recursive: true });
+      nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${dir}`);
     }
     const r = await runMeasured([process.execPath, ...nodeArgs, script, op], { env: { ...baseEnv, ...extraEnv } });
     const line = r.stdout.trim().split('\n').reverse().find((l) => l.startsWith(RESULT_PREFIX));
