@@ -48,7 +48,7 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const target = { repoId: REPO, object: '/srv/www' };
+const target: { repoId: string; object?: string } = { repoId: REPO, object: '/srv/www' };
 
 async function denied(principal: string, action: string, t = target): Promise<AccessDenied> {
   try {
@@ -61,7 +61,7 @@ async function denied(principal: string, action: string, t = target): Promise<Ac
   assert.fail(`${principal} was allowed to ${action}`);
 }
 
-test('roles matrix: as documented', () => {
+void test('roles matrix: as documented', () => {
   assert.deepEqual([...ROLE_PERMISSIONS.admin].sort(), [...ACTIONS].sort());
   for (const forbidden of ['snapshot.delete', 'key.remove', 'key.rotate', 'retention.change', 'access.manage', 'audit.export']) {
     assert.equal(permits('operator', forbidden as never), false, `operator must not ${forbidden}`);
@@ -73,7 +73,7 @@ test('roles matrix: as documented', () => {
   assert.deepEqual([...ROLES], ['admin', 'operator', 'auditor', 'restorer']);
 });
 
-test('authorize: an operator backs up and restores but cannot delete a snapshot', async () => {
+void test('authorize: an operator backs up and restores but cannot delete a snapshot', async () => {
   const ok = await authorize(fx.catalog, 'alice', 'backup', target, NOW);
   assert.deepEqual(ok, { principalId: 'alice', action: 'backup', role: 'operator', grantId: `alice:operator:${REPO}`, requiresApproval: false });
   assert.equal((await authorize(fx.catalog, 'alice', 'restore.overwrite', target, NOW)).requiresApproval, true);
@@ -82,7 +82,7 @@ test('authorize: an operator backs up and restores but cannot delete a snapshot'
   assert.equal((await authorize(fx.catalog, 'bob', 'snapshot.delete', target, NOW)).requiresApproval, true);
 });
 
-test('authorize: expired grant, no grant on another repository, unknown and disabled principals are refused', async () => {
+void test('authorize: expired grant, no grant on another repository, unknown and disabled principals are refused', async () => {
   assert.equal((await denied('frank', 'backup')).reason, 'grant-expired');
   assert.equal((await denied('alice', 'backup', { repoId: 'other-repo' })).reason, 'no-grant');
   assert.equal((await authorize(fx.catalog, 'bob', 'backup', { repoId: 'other-repo' }, NOW)).role, 'admin', "bob's grant is for every repository");
@@ -93,7 +93,7 @@ test('authorize: expired grant, no grant on another repository, unknown and disa
   assert.equal((await authorize(fx.catalog, 'dave', 'audit.export', target, NOW)).role, 'auditor');
   // alice's grant runs out tomorrow.
   await assert.rejects(authorize(fx.catalog, 'alice', 'backup', target, new Date(NOW.getTime() + 25 * HOUR)), (e: unknown) => e instanceof AccessDenied && e.reason === 'grant-expired');
-  await fx.catalog.putPrincipal({ id: 'ghost', name: 'ghost', publicKey: keys.mallory!.publicKey });
+  await fx.catalog.putPrincipal({ id: 'ghost', name: 'ghost', publicKey: keys.mallory.publicKey });
   await fx.catalog.putGrant({ principalId: 'ghost', role: 'admin', scope: '*', grantedBy: 'root', expiresAt: null });
   await fx.catalog.disablePrincipal('ghost');
   assert.equal((await denied('ghost', 'backup')).reason, 'principal-disabled');
@@ -103,16 +103,16 @@ function request(overrides: Partial<ApprovalRequest> = {}): ApprovalRequest {
   return { ...createApprovalRequest({ workflowId: 'restore/repo-acl/42', action: 'restore.overwrite', target, requestedBy: 'alice', ttlMs: HOUR, now: NOW }), ...overrides };
 }
 
-test('approvals: a valid signature from another principal is accepted', async () => {
+void test('approvals: a valid signature from another principal is accepted', async () => {
   const req = request();
-  const approval = await signApproval(keys.bob!, req);
+  const approval = await signApproval(keys.bob, req);
   assert.equal(approval.requestDigest, approvalRequestDigest(req));
   assert.deepEqual(await verifyApproval(approval, req, fx.catalog, NOW), { approverId: 'bob', approverRole: 'admin', requestDigest: approval.requestDigest });
   // Another operator may approve a restore over an existing path (operators may do it themselves).
-  assert.equal((await verifyApproval(await signApproval(keys.carol!, req), req, fx.catalog, NOW)).approverRole, 'operator');
+  assert.equal((await verifyApproval(await signApproval(keys.carol, req), req, fx.catalog, NOW)).approverRole, 'operator');
 });
 
-test('approvals: forged, self-signed, expired, mismatched, unknown, unpermitted and malformed are refused with distinct errors', async () => {
+void test('approvals: forged, self-signed, expired, mismatched, unknown, unpermitted and malformed are refused with distinct errors', async () => {
   const req = request();
   const codes = new Set<string>();
   const refuse = async (approval: Approval, r: ApprovalRequest, type: new (...args: never[]) => Error, now = NOW): Promise<void> => {
@@ -123,15 +123,15 @@ test('approvals: forged, self-signed, expired, mismatched, unknown, unpermitted 
     });
   };
   // Forged: mallory signs with her own key but claims to be bob.
-  const byMallory = await signApproval(keys.mallory!, req);
+  const byMallory = await signApproval(keys.mallory, req);
   await refuse({ ...byMallory, approverId: 'bob' }, req, ApprovalForged);
   // Forged: bob's signature with a flipped bit.
-  const good = await signApproval(keys.bob!, req);
+  const good = await signApproval(keys.bob, req);
   const sig = Buffer.from(good.signature, 'base64');
-  sig[10] = sig[10]! ^ 1;
+  sig[10] = sig[10] ^ 1;
   await refuse({ ...good, signature: sig.toString('base64') }, req, ApprovalForged);
   // Self-signed: alice approves her own request with her real key.
-  await refuse(await signApproval(keys.alice!, req), req, ApprovalSelfSigned);
+  await refuse(await signApproval(keys.alice, req), req, ApprovalSelfSigned);
   // Expired: bob's valid approval presented after the deadline.
   await refuse(good, req, ApprovalExpired, new Date(NOW.getTime() + HOUR + 1));
   // Mismatched: bob's approval of this request offered for another (other nonce / other target / other workflow).
@@ -143,10 +143,10 @@ test('approvals: forged, self-signed, expired, mismatched, unknown, unpermitted 
   // Unknown approver: mallory is not in the catalog.
   await refuse(byMallory, req, UnknownApprover);
   // Not permitted: erin (restorer) may not restore over a path, so she may not approve it either.
-  await refuse(await signApproval(keys.erin!, req), req, ApproverNotPermitted);
+  await refuse(await signApproval(keys.erin, req), req, ApproverNotPermitted);
   // Not permitted: carol (operator) may not approve a snapshot deletion.
   const deletion = createApprovalRequest({ workflowId: 'forget/repo-acl/1', action: 'snapshot.delete', target, requestedBy: 'bob', ttlMs: HOUR, now: NOW });
-  await refuse(await signApproval(keys.carol!, deletion), deletion, ApproverNotPermitted);
+  await refuse(await signApproval(keys.carol, deletion), deletion, ApproverNotPermitted);
   // Malformed.
   await refuse({ requestDigest: 'zz', approverId: 'bob', signature: good.signature }, req, ApprovalMalformed);
   await refuse({ ...good, signature: 'AAAA' }, req, ApprovalMalformed);
@@ -154,7 +154,7 @@ test('approvals: forged, self-signed, expired, mismatched, unknown, unpermitted 
   assert.deepEqual([...codes].sort(), ['COFFER-E502', 'COFFER-E503', 'COFFER-E504', 'COFFER-E505', 'COFFER-E506', 'COFFER-E507', 'COFFER-E508']);
 });
 
-test('approval requests: fresh nonce each time, only for sensitive actions', () => {
+void test('approval requests: fresh nonce each time, only for sensitive actions', () => {
   const a = request();
   const b = request();
   assert.notEqual(a.nonce, b.nonce);
@@ -163,12 +163,12 @@ test('approval requests: fresh nonce each time, only for sensitive actions', () 
   assert.throws(() => createApprovalRequest({ workflowId: 'w', action: 'backup', target, requestedBy: 'alice', ttlMs: HOUR }), /does not need an approval/);
 });
 
-test('key files: written 0600 without overwriting, read back, refused when readable by others or damaged', async () => {
+void test('key files: written 0600 without overwriting, read back, refused when readable by others or damaged', async () => {
   const path = join(dir, 'bob.key.json');
-  await writePrincipalKeyFile(path, keys.bob!);
+  await writePrincipalKeyFile(path, keys.bob);
   assert.equal((await stat(path)).mode & 0o777, 0o600);
   assert.deepEqual(await readPrincipalKeyFile(path), keys.bob);
-  await assert.rejects(writePrincipalKeyFile(path, keys.alice!), PrincipalKeyFileInvalid);
+  await assert.rejects(writePrincipalKeyFile(path, keys.alice), PrincipalKeyFileInvalid);
   assert.deepEqual(await readPrincipalKeyFile(path), keys.bob, 'the existing key survived');
   const req = request();
   const approval = await signApproval(await readPrincipalKeyFile(path), req);
@@ -178,19 +178,19 @@ test('key files: written 0600 without overwriting, read back, refused when reada
   await assert.rejects(readPrincipalKeyFile(path), /readable by others/);
   await chmod(path, 0o600);
   const damaged = join(dir, 'damaged.json');
-  const text = (await readFile(path, 'utf8')).replace(keys.bob!.publicKey, keys.alice!.publicKey);
+  const text = (await readFile(path, 'utf8')).replace(keys.bob.publicKey, keys.alice.publicKey);
   await writePrincipalKeyFile(damaged, JSON.parse(text) as PrincipalKeyFile);
   await assert.rejects(readPrincipalKeyFile(damaged), /damaged key pair/);
 });
 
-test('activities: checkGrant and verifyApproval fail non-retryably with the error code as failure type', async () => {
+void test('activities: checkGrant and verifyApproval fail non-retryably with the error code as failure type', async () => {
   const activities = createCatalogActivities({ catalog: fx.catalog, auditMacKey: async () => Buffer.alloc(32, 7), notifyTargets: [], now: () => NOW });
   assert.equal((await activities.checkGrant({ principalId: 'alice', action: 'verify', target })).role, 'operator');
   await assert.rejects(activities.checkGrant({ principalId: 'alice', action: 'snapshot.delete', target }), (err: unknown) =>
     err instanceof ApplicationFailure && err.type === 'COFFER-E501' && err.nonRetryable === true);
   const req = await activities.createApprovalRequest({ workflowId: 'w/1', action: 'key.rotate', target: { repoId: REPO }, requestedBy: 'bob', ttlMs: HOUR });
-  await assert.rejects(activities.verifyApproval({ approval: await signApproval(keys.bob!, req), request: req }), (err: unknown) =>
+  await assert.rejects(activities.verifyApproval({ approval: await signApproval(keys.bob, req), request: req }), (err: unknown) =>
     err instanceof ApplicationFailure && err.type === 'COFFER-E507' && err.nonRetryable === true);
   await fx.catalog.putGrant({ principalId: 'carol', role: 'admin', scope: REPO, grantedBy: 'root', expiresAt: new Date(NOW.getTime() + HOUR) });
-  assert.equal((await activities.verifyApproval({ approval: await signApproval(keys.carol!, req), request: req })).approverId, 'carol');
+  assert.equal((await activities.verifyApproval({ approval: await signApproval(keys.carol, req), request: req })).approverId, 'carol');
 });

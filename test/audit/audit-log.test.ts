@@ -23,7 +23,7 @@ async function filledLog(n: number): Promise<AuditLog> {
   const log = new AuditLog(fx.catalog.audit, `repo-${randomBytes(4).toString('hex')}`, key);
   for (let i = 0; i < n; i += 1) {
     await log.append({
-      eventId: `wf-${i}/done`, principal: i % 2 === 0 ? 'alice' : 'bob', action: ACTIONS[i % ACTIONS.length]!,
+      eventId: `wf-${i}/done`, principal: i % 2 === 0 ? 'alice' : 'bob', action: ACTIONS[i % ACTIONS.length],
       target: `${log.repoId}/snap-${i}`, outcome: i === 3 ? 'refused' : 'succeeded', workflowId: `wf-${i}`,
     });
   }
@@ -34,11 +34,11 @@ function kinds(report: { problems: readonly { kind: AuditProblemKind; seq: numbe
   return report.problems.map((p) => `${p.kind}@${p.seq}`);
 }
 
-test('appends form an intact chain 1..n; a retried append (same eventId) returns the same entry', async () => {
+void test('appends form an intact chain 1..n; a retried append (same eventId) returns the same entry', async () => {
   const log = await filledLog(8);
   const entries = await log.list();
   assert.deepEqual(entries.map((e) => e.seq), [1, 2, 3, 4, 5, 6, 7, 8]);
-  for (let i = 1; i < entries.length; i += 1) assert.equal(entries[i]!.prevMac, entries[i - 1]!.mac);
+  for (let i = 1; i < entries.length; i += 1) assert.equal(entries[i].prevMac, entries[i - 1].mac);
   const report = await log.verify({ head: await log.head() });
   assert.deepEqual(report.problems, []);
   assert.equal(report.ok, true);
@@ -46,29 +46,29 @@ test('appends form an intact chain 1..n; a retried append (same eventId) returns
 
   const again = await log.append({ eventId: 'wf-2/done', principal: 'alice', action: 'verify', target: 'x', outcome: 'succeeded' });
   assert.equal(again.seq, 3);
-  assert.equal(again.mac, entries[2]!.mac);
+  assert.equal(again.mac, entries[2].mac);
   assert.equal((await log.list()).length, 8);
   assert.deepEqual((await log.list({ principal: 'bob', limit: 2 })).map((e) => e.seq), [2, 4]);
   assert.deepEqual((await log.list({ fromSeq: 7 })).map((e) => e.seq), [7, 8]);
 });
 
-test('concurrent appends from separate connections: no gaps, no duplicates, chain intact', async () => {
+void test('concurrent appends from separate connections: no gaps, no duplicates, chain intact', async () => {
   const repoId = `repo-conc-${randomBytes(4).toString('hex')}`;
   const catalogs = [fx.catalog, await fx.open(), await fx.open(), await fx.open()];
   const logs = catalogs.map((c) => new AuditLog(c.audit, repoId, key));
   const written = await Promise.all(
-    Array.from({ length: 40 }, (_, i) => logs[i % logs.length]!.append({ eventId: `e${i}`, principal: `p${i % 4}`, action: 'backup', target: repoId, outcome: 'succeeded' })),
+    Array.from({ length: 40 }, (_, i) => logs[i % logs.length].append({ eventId: `e${i}`, principal: `p${i % 4}`, action: 'backup', target: repoId, outcome: 'succeeded' })),
   );
   assert.deepEqual(written.map((e) => e.seq).sort((a, b) => a - b), Array.from({ length: 40 }, (_, i) => i + 1));
-  const report = await logs[0]!.verify();
+  const report = await logs[0].verify();
   assert.deepEqual(report.problems, []);
   assert.equal(report.entries, 40);
   // The same events appended again concurrently (activity retries) add nothing.
-  await Promise.all(Array.from({ length: 40 }, (_, i) => logs[(i + 1) % logs.length]!.append({ eventId: `e${i}`, principal: 'x', action: 'x', target: 'x', outcome: 'x' })));
+  await Promise.all(Array.from({ length: 40 }, (_, i) => logs[(i + 1) % logs.length].append({ eventId: `e${i}`, principal: 'x', action: 'x', target: 'x', outcome: 'x' })));
   assert.equal(await fx.catalog.audit.countDocuments({ repoId }), 40);
 });
 
-test('editing an entry is detected, naming its seq', async () => {
+void test('editing an entry is detected, naming its seq', async () => {
   const log = await filledLog(6);
   await fx.catalog.audit.updateOne({ repoId: log.repoId, seq: 4 }, { $set: { outcome: 'succeeded' } });
   const report = await log.verify();
@@ -76,13 +76,13 @@ test('editing an entry is detected, naming its seq', async () => {
   assert.deepEqual(kinds(report), ['bad-mac@4']);
 });
 
-test('deleting an entry is detected, naming its seq', async () => {
+void test('deleting an entry is detected, naming its seq', async () => {
   const log = await filledLog(6);
   await fx.catalog.audit.deleteOne({ repoId: log.repoId, seq: 3 });
   assert.deepEqual(kinds(await log.verify()), ['missing@3']);
 });
 
-test('reordering entries (swapping their sequence numbers) is detected, naming both', async () => {
+void test('reordering entries (swapping their sequence numbers) is detected, naming both', async () => {
   const log = await filledLog(6);
   const col = fx.catalog.audit;
   await col.updateOne({ repoId: log.repoId, seq: 2 }, { $set: { seq: -2 } });
@@ -94,7 +94,7 @@ test('reordering entries (swapping their sequence numbers) is detected, naming b
   }
 });
 
-test('reordering lines of an export is detected as out of order', async () => {
+void test('reordering lines of an export is detected as out of order', async () => {
   const log = await filledLog(5);
   const lines: string[] = [];
   await log.exportJsonLines((line) => {
@@ -103,11 +103,11 @@ test('reordering lines of an export is detected as out of order', async () => {
   assert.equal(lines.length, 5);
   const intact = parseAuditJsonLines(lines.join(''));
   assert.deepEqual(verifyAuditChain(intact, key).problems, []);
-  const swapped = [intact[0]!, intact[2]!, intact[1]!, intact[3]!, intact[4]!];
+  const swapped = [intact[0], intact[2], intact[1], intact[3], intact[4]];
   assert.deepEqual(kinds(verifyAuditChain(swapped, key)), ['out-of-order@2']);
 });
 
-test('inserting an entry is detected: forged mid-chain (renumbered tail) and duplicated seq in an export', async () => {
+void test('inserting an entry is detected: forged mid-chain (renumbered tail) and duplicated seq in an export', async () => {
   const log = await filledLog(5);
   const col = fx.catalog.audit;
   // Make room at seq 3 by renumbering 3..5 to 4..6 (highest first: the unique index holds), then forge entry 3.
@@ -127,11 +127,11 @@ test('inserting an entry is detected: forged mid-chain (renumbered tail) and dup
   // In an export, an extra line with an existing seq is a duplicate.
   const clean = await filledLog(4);
   const entries = await clean.list();
-  const inserted: AuditEntry = { ...entries[1]!, principal: 'mallory' };
-  assert.deepEqual(kinds(verifyAuditChain([entries[0]!, entries[1]!, inserted, entries[2]!, entries[3]!], key)), ['bad-mac@2', 'duplicate@2']);
+  const inserted: AuditEntry = { ...entries[1], principal: 'mallory' };
+  assert.deepEqual(kinds(verifyAuditChain([entries[0], entries[1], inserted, entries[2], entries[3]], key)), ['bad-mac@2', 'duplicate@2']);
 });
 
-test('truncating the tail is detected against the head checkpoint; a wrong key fails every entry', async () => {
+void test('truncating the tail is detected against the head checkpoint; a wrong key fails every entry', async () => {
   const log = await filledLog(6);
   const head = await log.head();
   assert.equal(head?.seq, 6);
@@ -141,15 +141,15 @@ test('truncating the tail is detected against the head checkpoint; a wrong key f
 
   const entries = await (await filledLog(3)).list();
   assert.deepEqual(kinds(verifyAuditChain(entries, randomBytes(32))), ['bad-mac@1', 'bad-mac@2', 'bad-mac@3']);
-  assert.deepEqual(kinds(verifyAuditChain(entries, key, { head: { seq: 2, mac: entries[0]!.mac } })), ['head-mismatch@2']);
+  assert.deepEqual(kinds(verifyAuditChain(entries, key, { head: { seq: 2, mac: entries[0].mac } })), ['head-mismatch@2']);
   assert.deepEqual(kinds(verifyAuditChain(entries, key, { repoId: 'someone-else' })), ['wrong-repository@1', 'wrong-repository@2', 'wrong-repository@3']);
 });
 
-test('export writes one JSON line per entry with every field', async () => {
+void test('export writes one JSON line per entry with every field', async () => {
   const log = await filledLog(3);
   const out: string[] = [];
   assert.equal(await log.exportJsonLines((l) => { out.push(l); }), 3);
-  const first = JSON.parse(out[0]!) as Record<string, unknown>;
+  const first = JSON.parse(out[0]) as Record<string, unknown>;
   assert.deepEqual(Object.keys(first).sort(), ['action', 'eventId', 'mac', 'outcome', 'prevMac', 'principal', 'repoId', 'seq', 'target', 'time', 'workflowId']);
-  assert.equal(out[0], `${auditEntryJsonLine((await log.list({ limit: 1 }))[0]!)}\n`);
+  assert.equal(out[0], `${auditEntryJsonLine((await log.list({ limit: 1 }))[0])}\n`);
 });

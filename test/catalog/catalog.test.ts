@@ -16,7 +16,7 @@ after(async () => {
   await fx.drop();
 });
 
-test('every declared index exists on the server after open (and re-opening is harmless)', async () => {
+void test('every declared index exists on the server after open (and re-opening is harmless)', async () => {
   const again = await fx.open(); // ensureIndexes a second time over existing indexes
   for (const spec of INDEXES) {
     const names = (await again.db.collection(spec.collection).listIndexes().toArray()).map((i) => i.name as string);
@@ -24,13 +24,13 @@ test('every declared index exists on the server after open (and re-opening is ha
   }
 });
 
-test('snapshots: record, read back identical, list by repo/time/host/tag, remove', async () => {
+void test('snapshots: record, read back identical, list by repo/time/host/tag, remove', async () => {
   const { catalog } = fx;
   const summaries = [0, 1, 2, 3, 4, 5].map((n) => snapshotSummary(n));
   for (const s of summaries) assert.deepEqual(await catalog.recordSnapshot('repoA', s), { created: true });
   await catalog.recordSnapshot('repoB', snapshotSummary(9));
 
-  const back = await catalog.getSnapshot('repoA', summaries[3]!.id);
+  const back = await catalog.getSnapshot('repoA', summaries[3].id);
   assert.ok(back);
   assert.deepEqual(snapshotSummaryFromDoc(back), summaries[3]);
   assert.equal(back.stats.bytes, 5_000_003_000, 'sizes beyond 2^32 survive');
@@ -38,20 +38,20 @@ test('snapshots: record, read back identical, list by repo/time/host/tag, remove
   const all = await catalog.listSnapshots('repoA');
   assert.deepEqual(all.map((d) => d.snapshotId), [...summaries].reverse().map((s) => s.id), 'newest first, one repository only');
   const db01 = await catalog.listSnapshots('repoA', { host: 'db01' });
-  assert.deepEqual(db01.map((d) => d.snapshotId), [summaries[4]!.id, summaries[2]!.id, summaries[0]!.id]);
+  assert.deepEqual(db01.map((d) => d.snapshotId), [summaries[4].id, summaries[2].id, summaries[0].id]);
   const important = await catalog.listSnapshots('repoA', { tag: 'important' });
-  assert.deepEqual(important.map((d) => d.snapshotId).sort(), [summaries[0]!.id, summaries[3]!.id].sort());
-  const window = await catalog.listSnapshots('repoA', { since: new Date(summaries[1]!.time), before: new Date(summaries[4]!.time), limit: 2 });
-  assert.deepEqual(window.map((d) => d.snapshotId), [summaries[3]!.id, summaries[2]!.id]);
+  assert.deepEqual(important.map((d) => d.snapshotId).sort(), [summaries[0].id, summaries[3].id].sort());
+  const window = await catalog.listSnapshots('repoA', { since: new Date(summaries[1].time), before: new Date(summaries[4].time), limit: 2 });
+  assert.deepEqual(window.map((d) => d.snapshotId), [summaries[3].id, summaries[2].id]);
   const bySource = await catalog.listSnapshots('repoA', { source: sourceKey('db01', ['/etc', '/var/lib/postgres']), limit: 1 });
-  assert.equal(bySource[0]?.snapshotId, summaries[4]!.id, 'source key ignores path order');
+  assert.equal(bySource[0]?.snapshotId, summaries[4].id, 'source key ignores path order');
 
-  assert.equal(await catalog.removeSnapshots('repoA', [summaries[0]!.id, 'no-such']), 1);
-  assert.equal(await catalog.removeSnapshots('repoA', [summaries[0]!.id]), 0, 'removal is idempotent');
+  assert.equal(await catalog.removeSnapshots('repoA', [summaries[0].id, 'no-such']), 1);
+  assert.equal(await catalog.removeSnapshots('repoA', [summaries[0].id]), 0, 'removal is idempotent');
   assert.equal((await catalog.listSnapshots('repoA')).length, 5);
 });
 
-test('idempotency: retrying a snapshot write yields one record', async () => {
+void test('idempotency: retrying a snapshot write yields one record', async () => {
   const { catalog } = fx;
   const s = snapshotSummary(7);
   const results = await Promise.all([1, 2, 3, 4].map(() => catalog.recordSnapshot('repoIdem', s)));
@@ -60,7 +60,7 @@ test('idempotency: retrying a snapshot write yields one record', async () => {
   assert.equal(await catalog.snapshots.countDocuments({ repoId: 'repoIdem' }), 1);
 });
 
-test('runs: a retried start never overwrites the outcome; latest successful backup per source', async () => {
+void test('runs: a retried start never overwrites the outcome; latest successful backup per source', async () => {
   const { catalog } = fx;
   const src1 = sourceKey('db01', ['/etc']);
   const src2 = sourceKey('web01', ['/srv']);
@@ -101,7 +101,7 @@ test('runs: a retried start never overwrites the outcome; latest successful back
   assert.equal((await catalog.listRuns('repoR', { limit: 2 })).length, 2);
 });
 
-test('drill reports and key metadata: upserted by natural id, listed in order, no key material', async () => {
+void test('drill reports and key metadata: upserted by natural id, listed in order, no key material', async () => {
   const { catalog } = fx;
   for (const n of [1, 2, 3]) {
     const report = {
@@ -127,7 +127,7 @@ test('drill reports and key metadata: upserted by natural id, listed in order, n
   for (const k of keys) assert.deepEqual(Object.keys(k).sort().filter((f) => /secret|material|private/i.test(f)), []);
 });
 
-test('repositories: the stored location carries no credentials', async () => {
+void test('repositories: the stored location carries no credentials', async () => {
   await fx.catalog.upsertRepository({ id: 'repoL', location: 's3://AKIA:secret@host/bucket/path?token=abc', currentEpoch: 3 });
   const doc = await fx.catalog.getRepository('repoL');
   assert.equal(doc?.location, 's3://host/bucket/path');
@@ -135,7 +135,7 @@ test('repositories: the stored location carries no credentials', async () => {
   assert.equal(await fx.catalog.db.collection(COLLECTIONS.repositories).countDocuments({}), 1);
 });
 
-test('an unreachable catalog is a retryable CatalogUnavailable without the URL in the message', async () => {
+void test('an unreachable catalog is a retryable CatalogUnavailable without the URL in the message', async () => {
   await assert.rejects(
     Catalog.open({ url: 'mongodb://user:pw@127.0.0.1:1/coffer', serverSelectionTimeoutMs: 300 }),
     (err: unknown) => err instanceof CatalogUnavailable && err.retryable && !err.message.includes('pw'),

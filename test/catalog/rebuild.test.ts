@@ -61,7 +61,7 @@ function drill(repoId: string, n: number): DrillReportRecord {
   };
 }
 
-test('a catalog rebuilt from the repository equals the live one', async () => {
+void test('a catalog rebuilt from the repository equals the live one', async () => {
   const repo = new FakeRepositoryView(`repo-${randomBytes(4).toString('hex')}`);
   // The live catalog is written the way the workflows write it: one record per event, as they happen.
   await live.catalog.upsertRepository({ id: repo.id, location: repo.location, currentEpoch: repo.currentEpoch });
@@ -89,7 +89,7 @@ test('a catalog rebuilt from the repository equals the live one', async () => {
 
   const liveDump = await dumpRepo(live.catalog, repo.id);
   const rebuiltDump = await dumpRepo(rebuilt.catalog, repo.id);
-  assert.equal(liveDump.snapshots!.length, 25);
+  assert.equal(liveDump.snapshots.length, 25);
   assert.deepEqual(rebuiltDump, liveDump);
 
   // Deterministic and idempotent: rebuilding again (also over the live catalog) changes nothing.
@@ -99,15 +99,15 @@ test('a catalog rebuilt from the repository equals the live one', async () => {
   assert.equal((await checkDrift(repo, live.catalog)).inSync, true);
 });
 
-test('rebuild repairs a damaged catalog: re-adds, corrects and removes', async () => {
+void test('rebuild repairs a damaged catalog: re-adds, corrects and removes', async () => {
   const fx = await openTestCatalog('repair');
   try {
     const repo = new FakeRepositoryView('repo-repair');
     repo.snapshots = [0, 1, 2, 3].map((n) => snapshotSummary(n));
     await rebuildCatalog(repo, fx.catalog);
     const want = await dumpRepo(fx.catalog, repo.id);
-    await fx.catalog.snapshots.deleteOne({ snapshotId: repo.snapshots[0]!.id });
-    await fx.catalog.snapshots.updateOne({ snapshotId: repo.snapshots[1]!.id }, { $set: { 'stats.bytes': 1 } });
+    await fx.catalog.snapshots.deleteOne({ snapshotId: repo.snapshots[0].id });
+    await fx.catalog.snapshots.updateOne({ snapshotId: repo.snapshots[1].id }, { $set: { 'stats.bytes': 1 } });
     await fx.catalog.recordSnapshot(repo.id, snapshotSummary(50));
     const report = await rebuildCatalog(repo, fx.catalog);
     assert.deepEqual(report.snapshots, { added: 1, updated: 1, removed: 1, unchanged: 2 });
@@ -117,7 +117,7 @@ test('rebuild repairs a damaged catalog: re-adds, corrects and removes', async (
   }
 });
 
-test('drift: a snapshot missing on either side, a differing one, and a rolled-back catalog', async () => {
+void test('drift: a snapshot missing on either side, a differing one, and a rolled-back catalog', async () => {
   const fx = await openTestCatalog('drift');
   try {
     const repo = new FakeRepositoryView('repo-drift');
@@ -128,18 +128,18 @@ test('drift: a snapshot missing on either side, a differing one, and a rolled-ba
     assert.equal(clean.snapshotsInRepository, 5);
 
     // Deleted from the catalog only (an older one: a gap, not a rollback).
-    await fx.catalog.snapshots.deleteOne({ snapshotId: repo.snapshots[1]!.id });
+    await fx.catalog.snapshots.deleteOne({ snapshotId: repo.snapshots[1].id });
     // Present only in the catalog (invented, or deleted from storage behind our back).
     const phantom = snapshotSummary(3);
     await fx.catalog.recordSnapshot(repo.id, phantom);
     // Edited in the catalog.
-    await fx.catalog.snapshots.updateOne({ snapshotId: repo.snapshots[2]!.id }, { $set: { host: 'evil' } });
+    await fx.catalog.snapshots.updateOne({ snapshotId: repo.snapshots[2].id }, { $set: { host: 'evil' } });
 
     const drift = await checkDrift(repo, fx.catalog);
     assert.equal(drift.inSync, false);
-    assert.deepEqual(drift.missingInCatalog, [repo.snapshots[1]!.id]);
+    assert.deepEqual(drift.missingInCatalog, [repo.snapshots[1].id]);
     assert.deepEqual(drift.missingInRepository, [phantom.id]);
-    assert.deepEqual(drift.differing, [repo.snapshots[2]!.id]);
+    assert.deepEqual(drift.differing, [repo.snapshots[2].id]);
     assert.deepEqual(drift.rollback, []);
 
     // Rolled back: the repository has snapshots newer than the catalog's newest.
@@ -150,14 +150,14 @@ test('drift: a snapshot missing on either side, a differing one, and a rolled-ba
     assert.equal(rolled.inSync, false);
     assert.deepEqual(rolled.missingInCatalog, newer.map((s) => s.id).sort());
     assert.equal(rolled.rollback.length, 1);
-    assert.match(rolled.rollback[0]!, /newer than its newest/);
-    for (const s of newer) assert.ok(rolled.rollback[0]!.includes(s.id));
+    assert.match(rolled.rollback[0], /newer than its newest/);
+    for (const s of newer) assert.ok(rolled.rollback[0].includes(s.id));
   } finally {
     await fx.drop();
   }
 });
 
-test('drift: an audit chain behind (or different from) the repository checkpoint is a rollback', async () => {
+void test('drift: an audit chain behind (or different from) the repository checkpoint is a rollback', async () => {
   const fx = await openTestCatalog('auditdrift');
   try {
     const repo = new FakeRepositoryView('repo-audit');
