@@ -3,6 +3,8 @@
  * plus the primitives every operation shares (sealed metadata objects,
  * authenticated chunk reads, trees, snapshots, locks).
  */
+import { createCpuPool } from '../chunking/pipeline-pool';
+import type { CpuPool } from '../chunking/pipeline-pool';
 import { chunkId } from '../crypto/chunk-id';
 import { IntegrityError } from '../crypto/errors';
 import type { Keyring } from '../crypto/keyring';
@@ -41,6 +43,7 @@ export interface SnapshotObject {
 export class RepoCore {
   readonly index = new MasterIndex();
   private readonly treeCache = new Map<string, Tree>();
+  private cpu: CpuPool | undefined;
 
   constructor(
     readonly backend: Backend,
@@ -51,6 +54,21 @@ export class RepoCore {
     public keyFile: StoredKey,
     readonly unlock: Unlock,
   ) {}
+
+  /** Worker threads for compression and sealing (undefined: work inline on this thread). */
+  cpuPool(): CpuPool | undefined {
+    if (this.options.cpuWorkers === 0) return undefined;
+    this.cpu ??= createCpuPool(this.options.cpuWorkers);
+    return this.cpu;
+  }
+
+  async close(): Promise<void> {
+    const cpu = this.cpu;
+    this.cpu = undefined;
+    this.index.clear();
+    this.treeCache.clear();
+    await cpu?.close();
+  }
 
   get repoId(): string {
     return this.config.repoId;

@@ -2,6 +2,8 @@
  * Tunables of the engine that are not part of the repository format (the
  * format's parameters live in the config object). Tests shrink them.
  */
+import { defaultPoolSize } from '../chunking/pipeline-pool';
+
 export interface EngineOptions {
   /** Lock lease; renewed every third of it. */
   readonly leaseMs?: number;
@@ -19,6 +21,10 @@ export interface EngineOptions {
   readonly uploadConcurrency?: number;
   /** Packs in flight (uploaded but not indexed) before an index object is written mid-batch. */
   readonly indexEveryPacks?: number;
+  /** Worker threads compressing and sealing chunks (0: on the calling thread). Default: cores - 1, at least 1. */
+  readonly cpuWorkers?: number;
+  /** Files read concurrently within a batch (overlaps the per-file system calls). */
+  readonly fileConcurrency?: number;
 }
 
 export type ResolvedEngineOptions = Required<EngineOptions>;
@@ -33,5 +39,7 @@ export function resolveEngineOptions(o: EngineOptions = {}): ResolvedEngineOptio
     readSize: o.readSize ?? 4 * 1024 * 1024,
     uploadConcurrency: o.uploadConcurrency ?? 3,
     indexEveryPacks: o.indexEveryPacks ?? 32,
+    cpuWorkers: o.cpuWorkers ?? defaultPoolSize(),
+    fileConcurrency: o.fileConcurrency ?? 6,
   };
 }

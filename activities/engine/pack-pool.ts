@@ -10,7 +10,7 @@ import { compressChunk } from '../compression/zstd';
 import { Names } from '../repository/format';
 import type { ChunkType } from '../repository/format';
 import type { IndexedPack } from '../repository/index-codec';
-import { PackBuilder, sealBlob } from '../repository/pack';
+import { blobAd, blobKey, PackBuilder, sealBlob } from '../repository/pack';
 import type { RepoCore } from './core';
 
 export interface PackPoolOptions {
@@ -24,6 +24,7 @@ export interface PackPoolOptions {
 export class PackPool {
   private readonly builders: PackBuilder[];
   private readonly uploading = new Set<Promise<void>>();
+  private readonly jobs = new Set<Promise<void>>();
   private uploaded: IndexedPack[] = [];
   private failure: unknown;
   /** Chunk ids in open packs or in packs not yet indexed. */
@@ -46,33 +47,49 @@ export class PackPool {
     return this.uploaded.length;
   }
 
-  /** Compresses, seals and queues one chunk. Returns the sealed size. */
-  async add(id: string, type: ChunkType, plaintext: Buffer, alreadyCompressed?: { data: Buffer; compressed: boolean }): Promise<number> {
+  /**
+   * Compresses, seals and queues one chunk. With a CPU pool the work runs on
+   * a worker thread and this returns once the job is queued (at most a few
+   * jobs in flight), so chunking the next data overlaps it.
+   */
+  async add(id: string, type: ChunkType, plaintext: Buffer, alreadyCompressed?: { data: Buffer; compressed: boolean }): Promise<void> {
     this.throwIfFailed();
-    const packed = alreadyCompressed ?? compressChunk(plaintext, this.options.compressionLevel);
-    const { sealed, epoch } = sealBlob(this.core.keyring, this.core.repoId, type, id, packed.data);
-    const slot = Buffer.from(id.slice(0, 8), 'hex').readUInt32BE(0) % this.builders.length;
-    const builder = this.builders[slot];
-    builder.add({ id, type, compressed: packed.compressed, epoch, rawLength: plaintext.length }, sealed);
     this.pending.add(id);
+    const cpu = this.core.cpuPool();
+    if (cpu === undefined || alreadyCompressed !== undefined) {
+      const packed = alreadyCompressed ?? compressChunk(plaintext, this.options.compressionLevel);
+      const { sealed, epoch } = sealBlob(this.core.keyring, this.core.repoId, type, id, packed.data);
+      await this.place({ id, type, compressed: packed.compressed, epoch, rawLength: plaintext.length }, sealed);
+      return;
+    }
+    while (this.jobs.size >= cpu.size * 2 + 2) await Promise.race(this.jobs);
+    this.throwIfFailed();
+    const epoch = this.core.keyring.currentEpoch;
+    const job = cpu
+      .process({ data: plaintext, level: this.options.compressionLevel, key: blobKey(this.core.keyring, type, epoch, id), ad: blobAd(this.core.repoId, type, id, epoch) })
+      .then((r) => this.place({ id, type, compressed: r.compressed, epoch, rawLength: plaintext.length }, r.sealed))
+      .catch((err: unknown) => {
+        this.failure ??= err;
+      });
+    this.jobs.add(job);
+    void job.finally(() => this.jobs.delete(job));
+  }
+
+  private async place(blob: { id: string; type: ChunkType; compressed: boolean; epoch: number; rawLength: number }, sealed: Buffer): Promise<void> {
+    const slot = Buffer.from(blob.id.slice(0, 8), 'hex').readUInt32BE(0) % this.builders.length;
+    const builder = this.builders[slot];
+    builder.add(blob, sealed);
     if (builder.size >= this.options.packSize) {
       this.builders[slot] = new PackBuilder();
       await this.upload(builder);
     }
-    return sealed.length;
   }
 
   /** Adds an already sealed blob (prune's verbatim copy). */
   async addSealed(blob: { id: string; type: ChunkType; compressed: boolean; epoch: number; rawLength: number }, sealed: Buffer): Promise<void> {
     this.throwIfFailed();
-    const slot = Buffer.from(blob.id.slice(0, 8), 'hex').readUInt32BE(0) % this.builders.length;
-    const builder = this.builders[slot];
-    builder.add(blob, sealed);
     this.pending.add(blob.id);
-    if (builder.size >= this.options.packSize) {
-      this.builders[slot] = new PackBuilder();
-      await this.upload(builder);
-    }
+    await this.place(blob, sealed);
   }
 
   private async upload(builder: PackBuilder): Promise<void> {
@@ -99,6 +116,8 @@ export class PackPool {
 
   /** Waits for uploads in progress; with `all`, first closes the open packs too. */
   async drain(all: boolean): Promise<void> {
+    await Promise.all(this.jobs);
+    this.throwIfFailed();
     if (all) {
       for (let i = 0; i < this.builders.length; i++) {
         const b = this.builders[i];

@@ -157,6 +157,6 @@ export class CofferRepository implements Repository {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.core.index.clear();
+    await this.core.close();
   }
 }

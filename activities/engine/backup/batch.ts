@@ -81,6 +81,7 @@ class BatchRun {
   private readonly chunkIdKey: Buffer;
   private readonly zero: Buffer;
   stats: BatchStats = emptyStats();
+
   files: FileResult[] = [];
   unreadable: { path: string; reason: string }[] = [];
   changed: string[] = [];
@@ -245,13 +246,23 @@ class BatchRun {
     return read;
   }
 
-  /** Uploads open packs, indexes them, and returns the stats delta for the part. */
-  async checkpoint(): Promise<void> {
+  /** Uploads open packs and indexes them: everything recorded so far is durable. */
+  async flush(): Promise<void> {
     await this.pool.flushAndIndex();
   }
 
-  async finish(): Promise<void> {
-    await this.pool.flushAndIndex();
+  private uploadedAtTake = 0;
+
+  /** Hands over the results gathered since the last call (synchronously, so nothing is lost in between). */
+  take(): BatchDoc & { count: number } {
+    const uploaded = this.pool.bytesUploaded;
+    const doc = { batch: -1, stats: { ...this.stats, bytesUploaded: uploaded - this.uploadedAtTake }, files: this.files, unreadable: this.unreadable, changedDuringRead: this.changed };
+    this.uploadedAtTake = uploaded;
+    this.stats = emptyStats();
+    this.files = [];
+    this.unreadable = [];
+    this.changed = [];
+    return { ...doc, count: doc.files.length + doc.unreadable.length };
   }
 }
 
@@ -292,52 +303,67 @@ export async function backupBatch(core: RepoCore, planId: string, batch: number,
     void resume;
 
     const parent = new ParentLookup(core, plan.parentRootTree);
-    let run = new BatchRun(core, parent, options.signal);
+    const run = new BatchRun(core, parent, options.signal);
+    const uploadedBefore = prior.bytesUploaded;
     let lastCheckpoint = Date.now();
-    let bytesAtCheckpoint = 0;
+    let readAtCheckpoint = 0;
     let filesCompleted = recorded.size;
 
+    // Called only when no file is in flight: every chunk of every finished file is then in a pack being flushed.
     const checkpoint = async (): Promise<void> => {
-      await run.checkpoint();
-      if (run.files.length + run.unreadable.length === 0) return;
-      const stats = { ...run.stats, bytesUploaded: run.bytesUploaded };
-      const part: BatchDoc = { batch, stats, files: run.files, unreadable: run.unreadable, changedDuringRead: run.changed };
-      const name = Names.batchPart(planId, batch, partNo);
-      await core.saveJson(ObjectType.batch, name, `${planId}/${lastSegment(name)}`, part);
-      partNo++;
-      prior = addStats(prior, stats);
-      allFiles.push(...run.files);
-      allUnreadable.push(...run.unreadable);
-      allChanged.push(...run.changed);
-      filesCompleted += run.files.length + run.unreadable.length;
-      run = new BatchRun(core, parent, options.signal);
+      await run.flush();
+      const part = run.take();
       lastCheckpoint = Date.now();
-      bytesAtCheckpoint = 0;
+      if (part.count === 0) return;
+      const doc: BatchDoc = { batch, stats: part.stats, files: part.files, unreadable: part.unreadable, changedDuringRead: part.changedDuringRead };
+      const name = Names.batchPart(planId, batch, partNo);
+      await core.saveJson(ObjectType.batch, name, `${planId}/${lastSegment(name)}`, doc);
+      partNo++;
+      prior = addStats(prior, part.stats);
+      allFiles.push(...part.files);
+      allUnreadable.push(...part.unreadable);
+      allChanged.push(...part.changedDuringRead);
+      filesCompleted += part.count;
       options.onCursor?.({ batch, filesCompleted });
     };
 
+    // Several files in flight so their system calls overlap; a checkpoint waits for all of them.
+    const inFlight = new Set<Promise<void>>();
+    let failure: unknown;
+    const settle = async (all: boolean): Promise<void> => {
+      if (all) await Promise.all(inFlight);
+      else await Promise.race(inFlight);
+      if (failure !== undefined) throw failure instanceof Error ? failure : new Error('backup batch failed');
+    };
     let lastProgress = 0;
     for (const file of files) {
       if (recorded.has(file.path) || unreadablePaths.has(file.abs)) continue;
       options.signal?.throwIfAborted();
-      const before = run.stats.bytesRead;
-      await run.processFile(file);
-      bytesAtCheckpoint += run.stats.bytesRead - before;
+      while (inFlight.size >= core.options.fileConcurrency) await settle(false);
       const now = Date.now();
-      if (now - lastCheckpoint >= core.options.checkpointMs || bytesAtCheckpoint >= core.options.checkpointBytes) await checkpoint();
+      if (now - lastCheckpoint >= core.options.checkpointMs || prior.bytesRead + run.stats.bytesRead - readAtCheckpoint >= core.options.checkpointBytes) {
+        await settle(true);
+        await checkpoint();
+        readAtCheckpoint = prior.bytesRead;
+      }
+      const task = run.processFile(file).catch((err: unknown) => {
+        failure ??= err;
+      });
+      inFlight.add(task);
+      void task.finally(() => inFlight.delete(task));
       if (options.onProgress !== undefined && now - lastProgress >= 200) {
         lastProgress = now;
         options.onProgress({
           filesDone: filesCompleted + run.files.length + run.unreadable.length,
           filesTotal: files.length,
           bytesDone: prior.bytesRead + run.stats.bytesRead,
-          bytesUploaded: prior.bytesUploaded + run.bytesUploaded,
+          bytesUploaded: uploadedBefore + run.bytesUploaded,
           currentPath: file.abs,
         });
       }
     }
+    await settle(true);
     await checkpoint();
-    await run.finish();
     const doc: BatchDoc = { batch, stats: prior, files: allFiles, unreadable: allUnreadable, changedDuringRead: allChanged };
     try {
       await core.saveJson(ObjectType.batch, Names.batch(planId, batch), `${planId}/batch-${batch}`, doc);

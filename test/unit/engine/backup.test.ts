@@ -8,8 +8,8 @@ import {
 } from './helpers';
 
 for (const kind of BACKEND_KINDS) {
-  describe(`backup on ${kind} storage`, () => {
-    it('round-trips a tree through restore and compare, and loadChunk returns the content', async () => {
+  void describe(`backup on ${kind} storage`, () => {
+    void it('round-trips a tree through restore and compare, and loadChunk returns the content', async () => {
       const fx = await makeBackend(kind);
       const src = await tempDir('src');
       const dst = await tempDir('dst');
@@ -44,7 +44,7 @@ for (const kind of BACKEND_KINDS) {
       }
     });
 
-    it('deduplicates: an unchanged second backup uploads almost nothing and reads no file', async () => {
+    void it('deduplicates: an unchanged second backup uploads almost nothing and reads no file', async () => {
       const fx = await makeBackend(kind);
       const src = await tempDir('src');
       try {
@@ -76,7 +76,7 @@ for (const kind of BACKEND_KINDS) {
       }
     });
 
-    it('deduplicates a shifted copy: most chunks are found again', async () => {
+    void it('deduplicates a shifted copy: most chunks are found again', async () => {
       const fx = await makeBackend(kind);
       const src = await tempDir('src');
       try {
@@ -95,7 +95,7 @@ for (const kind of BACKEND_KINDS) {
       }
     });
 
-    it('reports a file that vanished after planning and backs up the rest', async () => {
+    void it('reports a file that vanished after planning and backs up the rest', async () => {
       const fx = await makeBackend(kind);
       const src = await tempDir('src');
       try {
@@ -105,8 +105,8 @@ for (const kind of BACKEND_KINDS) {
         await rm(join(src, 'gone.txt'));
         const result = await repo.backupBatch(plan.planId, 0, undefined);
         assert.equal(result.unreadable.length, 1);
-        assert.match(result.unreadable[0]!.path, /gone\.txt$/);
-        assert.match(result.unreadable[0]!.reason, /ENOENT/);
+        assert.match(result.unreadable[0].path, /gone\.txt$/);
+        assert.match(result.unreadable[0].reason, /ENOENT/);
         const snap = await repo.commitBackup(plan.planId);
         assert.equal(snap.stats.files, 1);
         assert.equal(snap.stats.errors, 1);
@@ -119,7 +119,7 @@ for (const kind of BACKEND_KINDS) {
       }
     });
 
-    it('resumes an interrupted batch without re-reading recorded files', async () => {
+    void it('resumes an interrupted batch without re-reading recorded files', async () => {
       const fx = await makeBackend(kind);
       const src = await tempDir('src');
       try {
@@ -161,8 +161,8 @@ for (const kind of BACKEND_KINDS) {
   });
 }
 
-describe('backup planning', () => {
-  it('splits into batches, honours excludes, and resolves snapshots by prefix, time and filter', async () => {
+void describe('backup planning', () => {
+  void it('splits into batches, honours excludes, and resolves snapshots by prefix, time and filter', async () => {
     const fx = await makeBackend('memory');
     const src = await tempDir('src');
     try {
@@ -194,7 +194,7 @@ describe('backup planning', () => {
     }
   });
 
-  it('fails the backup when a canary file changed since the parent', async () => {
+  void it('fails the backup when a canary file changed since the parent', async () => {
     const fx = await makeBackend('memory');
     const src = await tempDir('src');
     try {

@@ -4,14 +4,14 @@ import { rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { Keyring } from '../../../activities/crypto/keyring';
 import { generateRecipientKeyPair } from '../../../activities/crypto/keyfile';
-import { CofferRepository } from '../../../activities/engine/repository';
+import type { CofferRepository } from '../../../activities/engine/repository';
 import { sealJson } from '../../../activities/repository/envelope';
 import { Names, ObjectType } from '../../../activities/repository/format';
 import { BACKEND_KINDS, PASS, SMALL, cleanupDir, listNames, makeBackend, pseudoRandom, readFromSnapshot, tempDir, testEngine, totalSize, writeTree } from './helpers';
 
 for (const kind of BACKEND_KINDS) {
-  describe(`prune on ${kind} storage`, () => {
-    it('forgets snapshots, frees their space, repacks partly used packs and keeps everything referenced', async () => {
+  void describe(`prune on ${kind} storage`, () => {
+    void it('forgets snapshots, frees their space, repacks partly used packs and keeps everything referenced', async () => {
       const fx = await makeBackend(kind);
       const src = await tempDir('src');
       const dst = await tempDir('dst');
@@ -63,8 +63,8 @@ for (const kind of BACKEND_KINDS) {
   });
 }
 
-describe('prune and concurrent backups', () => {
-  it('keeps chunks recorded by a backup in progress and honours locks', async () => {
+void describe('prune and concurrent backups', () => {
+  void it('keeps chunks recorded by a backup in progress and honours locks', async () => {
     const fx = await makeBackend('memory');
     const src = await tempDir('src');
     try {
@@ -95,8 +95,8 @@ describe('prune and concurrent backups', () => {
   });
 });
 
-describe('verify subsets', () => {
-  it('n/t over t runs checks every pack exactly once', async () => {
+void describe('verify subsets', () => {
+  void it('n/t over t runs checks every pack exactly once', async () => {
     const fx = await makeBackend('memory');
     const src = await tempDir('src');
     try {
@@ -126,8 +126,8 @@ describe('verify subsets', () => {
 });
 
 for (const kind of BACKEND_KINDS) {
-  describe(`key rotation on ${kind} storage`, () => {
-    it('re-encrypts everything under a new epoch; a fresh open holds only the new epoch', async () => {
+  void describe(`key rotation on ${kind} storage`, () => {
+    void it('re-encrypts everything under a new epoch; a fresh open holds only the new epoch', async () => {
       const fx = await makeBackend(kind);
       const src = await tempDir('src');
       const dst = await tempDir('dst');
@@ -186,7 +186,7 @@ for (const kind of BACKEND_KINDS) {
       }
     });
 
-    it('refuses to start while a passphrase key it cannot re-wrap exists', async () => {
+    void it('refuses to start while a passphrase key it cannot re-wrap exists', async () => {
       const fx = await makeBackend(kind);
       try {
         const repo = await testEngine().init(fx.backend, PASS, SMALL);

@@ -4,8 +4,8 @@ import { generateRecipientKeyPair } from '../../../activities/crypto/keyfile';
 import { PASS, SMALL, makeBackend, replaceObject, testEngine, BACKEND_KINDS, listNames } from './helpers';
 
 for (const kind of BACKEND_KINDS) {
-  describe(`init and open on ${kind} storage`, () => {
-    it('opens with the passphrase; a wrong one, a missing repository and a second init are distinct errors', async () => {
+  void describe(`init and open on ${kind} storage`, () => {
+    void it('opens with the passphrase; a wrong one, a missing repository and a second init are distinct errors', async () => {
       const fx = await makeBackend(kind);
       try {
         const engine = testEngine();
@@ -25,7 +25,7 @@ for (const kind of BACKEND_KINDS) {
       }
     });
 
-    it('refuses an unknown format version and a damaged config', async () => {
+    void it('refuses an unknown format version and a damaged config', async () => {
       const fx = await makeBackend(kind);
       try {
         const engine = testEngine();
@@ -48,8 +48,8 @@ for (const kind of BACKEND_KINDS) {
   });
 }
 
-describe('keys', () => {
-  it('adds, lists and removes passphrase and recipient keys, never the last one', async () => {
+void describe('keys', () => {
+  void it('adds, lists and removes passphrase and recipient keys, never the last one', async () => {
     const fx = await makeBackend('memory');
     try {
       const engine = testEngine();

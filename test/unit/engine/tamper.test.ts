@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { basename } from 'node:path';
 import type { Repository, SnapshotSummary } from '../../../activities/engine/api';
-import { CofferRepository } from '../../../activities/engine/repository';
+import type { CofferRepository } from '../../../activities/engine/repository';
 import { Names } from '../../../activities/repository/format';
 import type { Backend } from '../../../activities/storage/backend';
 import { BACKEND_KINDS, PASS, SMALL, cleanupDir, listNames, makeBackend, pseudoRandom, readFromSnapshot, replaceObject, tempDir, testEngine, writeTree } from './helpers';
@@ -50,43 +50,43 @@ async function fileChunks(repo: Repository, rootTree: string, root: string, name
 }
 
 for (const kind of BACKEND_KINDS) {
-  describe(`tamper detection on ${kind} storage`, () => {
-    it('a flipped byte in a data blob: loadChunk names pack and chunk; verify names the snapshots and files', async () => {
+  void describe(`tamper detection on ${kind} storage`, () => {
+    void it('a flipped byte in a data blob: loadChunk names pack and chunk; verify names the snapshots and files', async () => {
       const f = await setup(kind);
       try {
-        const [chunk] = await fileChunks(f.repo, f.snaps[0]!.rootTree, f.root, 'f1.bin');
-        const loc = chunkOf(f.repo, chunk!);
+        const [chunk] = await fileChunks(f.repo, f.snaps[0].rootTree, f.root, 'f1.bin');
+        const loc = chunkOf(f.repo, chunk);
         await replaceObject(f.backend, loc.pack, (b) => {
           b[loc.offset + 30] ^= 0x04;
           return b;
         });
         const repo = await fresh(f);
-        await assert.rejects(repo.loadChunk(chunk!), (err: Error) => {
+        await assert.rejects(repo.loadChunk(chunk), (err: Error) => {
           assert.equal((err as { code?: string }).code, 'COFFER-E205');
-          assert.ok(err.message.includes(chunk!) && err.message.includes(loc.pack), err.message);
+          assert.ok(err.message.includes(chunk) && err.message.includes(loc.pack), err.message);
           return true;
         });
         const structure = await repo.verify({ level: 'structure' });
         assert.deepEqual(structure.findings, [], 'structure cannot see inside blobs');
         const report = await repo.verify({ level: 'read-data' });
         assert.equal(report.findings.length, 1);
-        const finding = report.findings[0]!;
+        const finding = report.findings[0];
         assert.equal(finding.kind, 'chunk-integrity');
         assert.equal(finding.object, loc.pack);
         assert.deepEqual([...finding.snapshots].sort(), f.snaps.map((s) => s.id).sort());
-        assert.ok(finding.files.includes(`${f.snaps[0]!.id}:${f.root}/f1.bin`), JSON.stringify(finding.files));
+        assert.ok(finding.files.includes(`${f.snaps[0].id}:${f.root}/f1.bin`), JSON.stringify(finding.files));
       } finally {
         await f.cleanup();
       }
     });
 
-    it('two blobs of the same size swapped inside a pack (a chunk moved to another id) fail to open', async () => {
+    void it('two blobs of the same size swapped inside a pack (a chunk moved to another id) fail to open', async () => {
       const f = await setup(kind);
       try {
-        const [c1] = await fileChunks(f.repo, f.snaps[0]!.rootTree, f.root, 'f1.bin');
-        const [c2] = await fileChunks(f.repo, f.snaps[0]!.rootTree, f.root, 'f2.bin');
-        const l1 = chunkOf(f.repo, c1!);
-        const l2 = chunkOf(f.repo, c2!);
+        const [c1] = await fileChunks(f.repo, f.snaps[0].rootTree, f.root, 'f1.bin');
+        const [c2] = await fileChunks(f.repo, f.snaps[0].rootTree, f.root, 'f2.bin');
+        const l1 = chunkOf(f.repo, c1);
+        const l2 = chunkOf(f.repo, c2);
         assert.equal(l1.length, l2.length);
         if (l1.pack === l2.pack) {
           await replaceObject(f.backend, l1.pack, (b) => {
@@ -102,8 +102,8 @@ for (const kind of BACKEND_KINDS) {
           await replaceObject(f.backend, l2.pack, (b) => (b1.copy(b, l2.offset), b));
         }
         const repo = await fresh(f);
-        await assert.rejects(repo.loadChunk(c1!), INTEGRITY);
-        await assert.rejects(repo.loadChunk(c2!), INTEGRITY);
+        await assert.rejects(repo.loadChunk(c1), INTEGRITY);
+        await assert.rejects(repo.loadChunk(c2), INTEGRITY);
         const report = await repo.verify({ level: 'read-data' });
         assert.equal(report.findings.filter((x) => x.kind === 'chunk-integrity').length, 2);
       } finally {
@@ -111,15 +111,15 @@ for (const kind of BACKEND_KINDS) {
       }
     });
 
-    it('a truncated, a deleted and a renamed pack are found by structure verify', async () => {
+    void it('a truncated, a deleted and a renamed pack are found by structure verify', async () => {
       const f = await setup(kind);
       try {
         const packs = await listNames(f.backend, 'data/');
         assert.ok(packs.length >= 3);
-        await replaceObject(f.backend, packs[0]!.name, (b) => b.subarray(0, b.length - 10));
-        await f.backend.remove(packs[1]!.name);
+        await replaceObject(f.backend, packs[0].name, (b) => b.subarray(0, b.length - 10));
+        await f.backend.remove(packs[1].name);
         // Pack 2's bytes under pack 3's name (pack 3's content gone): the header is bound to its pack id.
-        const p2 = await f.backend.load(packs[2]!.name);
+        const p2 = await f.backend.load(packs[2].name);
         if (packs[3] !== undefined) {
           await f.backend.remove(packs[3].name);
           await f.backend.save(packs[3].name, p2);
@@ -127,68 +127,68 @@ for (const kind of BACKEND_KINDS) {
         const repo = await fresh(f);
         const report = await repo.verify({ level: 'read-data' });
         const kinds = report.findings.map((x) => `${x.kind} ${x.object}`);
-        assert.ok(kinds.includes(`pack-size ${packs[0]!.name}`), kinds.join('\n'));
-        assert.ok(kinds.includes(`missing-pack ${packs[1]!.name}`), kinds.join('\n'));
-        if (packs[3] !== undefined) assert.ok(report.findings.some((x) => x.object === packs[3]!.name && (x.kind === 'pack-size' || x.kind === 'pack-header')), kinds.join('\n'));
+        assert.ok(kinds.includes(`pack-size ${packs[0].name}`), kinds.join('\n'));
+        assert.ok(kinds.includes(`missing-pack ${packs[1].name}`), kinds.join('\n'));
+        if (packs[3] !== undefined) assert.ok(report.findings.some((x) => x.object === packs[3].name && (x.kind === 'pack-size' || x.kind === 'pack-header')), kinds.join('\n'));
         for (const x of report.findings) assert.ok(x.snapshots.length > 0 || x.kind === 'pack-header', `${x.kind} names snapshots`);
       } finally {
         await f.cleanup();
       }
     });
 
-    it('a flipped or truncated index object stops open with an error naming it, and verify reports it', async () => {
+    void it('a flipped or truncated index object stops open with an error naming it, and verify reports it', async () => {
       const f = await setup(kind);
       try {
         const [index] = await listNames(f.backend, 'index/');
-        await replaceObject(f.backend, index!.name, (b) => {
+        await replaceObject(f.backend, index.name, (b) => {
           b[b.length - 20] ^= 1;
           return b;
         });
-        await assert.rejects(fresh(f), (err: Error) => (err as { code?: string }).code === 'COFFER-E205' && err.message.includes(index!.name));
-        await replaceObject(f.backend, index!.name, (b) => b.subarray(0, 9));
+        await assert.rejects(fresh(f), (err: Error) => (err as { code?: string }).code === 'COFFER-E205' && err.message.includes(index.name));
+        await replaceObject(f.backend, index.name, (b) => b.subarray(0, 9));
         await assert.rejects(fresh(f), INTEGRITY);
         const report = await f.repo.verify({ level: 'structure' });
-        assert.ok(report.findings.some((x) => x.kind === 'index-unreadable' && x.object === index!.name));
+        assert.ok(report.findings.some((x) => x.kind === 'index-unreadable' && x.object === index.name));
       } finally {
         await f.cleanup();
       }
     });
 
-    it('a flipped snapshot and two swapped snapshots are detected', async () => {
+    void it('a flipped snapshot and two swapped snapshots are detected', async () => {
       const f = await setup(kind);
       try {
         const names = (await listNames(f.backend, 'snapshots/')).map((o) => o.name);
         assert.equal(names.length, 2);
-        const a = await f.backend.load(names[0]!);
-        const b = await f.backend.load(names[1]!);
-        await f.backend.remove(names[0]!);
-        await f.backend.remove(names[1]!);
-        await f.backend.save(names[0]!, b);
-        await f.backend.save(names[1]!, a);
+        const a = await f.backend.load(names[0]);
+        const b = await f.backend.load(names[1]);
+        await f.backend.remove(names[0]);
+        await f.backend.remove(names[1]);
+        await f.backend.save(names[0], b);
+        await f.backend.save(names[1], a);
         const repo = await fresh(f);
         await assert.rejects(repo.listSnapshots(), INTEGRITY);
         const report = await repo.verify({ level: 'structure' });
         assert.deepEqual(report.findings.map((x) => x.kind).sort(), ['snapshot-unreadable', 'snapshot-unreadable']);
-        await f.backend.remove(names[0]!);
-        await f.backend.save(names[0]!, a);
-        await f.backend.remove(names[1]!);
-        await f.backend.save(names[1]!, b);
+        await f.backend.remove(names[0]);
+        await f.backend.save(names[0], a);
+        await f.backend.remove(names[1]);
+        await f.backend.save(names[1], b);
         assert.equal((await repo.listSnapshots()).length, 2);
-        await replaceObject(f.backend, names[1]!, (x) => {
+        await replaceObject(f.backend, names[1], (x) => {
           x[12] ^= 0x10;
           return x;
         });
-        await assert.rejects(repo.listSnapshots(), (err: Error) => err.message.includes(names[1]!));
+        await assert.rejects(repo.listSnapshots(), (err: Error) => err.message.includes(names[1]));
       } finally {
         await f.cleanup();
       }
     });
 
-    it('a damaged tree fails to load; verify names the snapshot and path', async () => {
+    void it('a damaged tree fails to load; verify names the snapshot and path', async () => {
       const f = await setup(kind);
       try {
-        const top = await f.repo.loadTree(f.snaps[1]!.rootTree);
-        const dirId = top.nodes[0]!.subtree!;
+        const top = await f.repo.loadTree(f.snaps[1].rootTree);
+        const dirId = top.nodes[0].subtree!;
         const loc = chunkOf(f.repo, dirId);
         await replaceObject(f.backend, loc.pack, (b) => {
           b[loc.offset + loc.length - 1] ^= 0x01;
@@ -196,22 +196,22 @@ for (const kind of BACKEND_KINDS) {
         });
         const repo = await fresh(f);
         await assert.rejects(repo.loadTree(dirId), INTEGRITY);
-        await assert.rejects(readFromSnapshot(repo, f.snaps[1]!.rootTree, `${f.root}/f3.txt`), INTEGRITY);
+        await assert.rejects(readFromSnapshot(repo, f.snaps[1].rootTree, `${f.root}/f3.txt`), INTEGRITY);
         const report = await repo.verify({ level: 'structure' });
         const finding = report.findings.find((x) => x.kind === 'tree-unreadable');
         assert.ok(finding !== undefined);
         assert.equal(finding.object, loc.pack);
-        assert.ok(finding.files.includes(`${f.snaps[1]!.id}:${f.root}`), JSON.stringify(finding));
+        assert.ok(finding.files.includes(`${f.snaps[1].id}:${f.root}`), JSON.stringify(finding));
       } finally {
         await f.cleanup();
       }
     });
 
-    it('a damaged key file is KeyFileCorrupt, not a wrong passphrase', async () => {
+    void it('a damaged key file is KeyFileCorrupt, not a wrong passphrase', async () => {
       const f = await setup(kind);
       try {
         const [key] = await listNames(f.backend, 'keys/');
-        await replaceObject(f.backend, key!.name, (b) => {
+        await replaceObject(f.backend, key.name, (b) => {
           b[200] ^= 0x01;
           return b;
         });

@@ -42,15 +42,15 @@ function buildPack(keyring: Keyring, chunks: Buffer[]): { bytes: Buffer; ids: st
   return { bytes: builder.finish(keyring, repoId, packId).bytes, ids, packId };
 }
 
-describe('config object', () => {
-  it('round-trips and exposes version and repository id in its clear header', () => {
+void describe('config object', () => {
+  void it('round-trips and exposes version and repository id in its clear header', () => {
     const keyring = Keyring.generate();
     const bytes = encodeConfig(keyring, config());
     assert.deepEqual(parseConfigHeader(bytes, 'mem'), { formatVersion: FORMAT_VERSION, repoId, epoch: 1 });
     assert.equal(decodeConfig(keyring, bytes, 'mem').packSize, 65536);
   });
 
-  it('refuses an unknown format version before unlocking, and a foreign object as not a repository', () => {
+  void it('refuses an unknown format version before unlocking, and a foreign object as not a repository', () => {
     const bytes = encodeConfig(Keyring.generate(), config());
     const future = Buffer.from(bytes);
     future[4] = FORMAT_VERSION + 1;
@@ -58,7 +58,7 @@ describe('config object', () => {
     assert.throws(() => parseConfigHeader(Buffer.from('{"hello":1}'), 'mem'), NotARepository);
   });
 
-  it('detects a changed repository id, a flipped byte, and another keyring', () => {
+  void it('detects a changed repository id, a flipped byte, and another keyring', () => {
     const keyring = Keyring.generate();
     const bytes = encodeConfig(keyring, config());
     const otherId = Buffer.from(bytes);
@@ -71,18 +71,18 @@ describe('config object', () => {
   });
 });
 
-describe('metadata envelopes', () => {
+void describe('metadata envelopes', () => {
   const keyring = Keyring.generate();
   const target = { repoId, type: 'snapshot' as const, objectId: 'a'.repeat(64), name: 'snapshots/x' };
 
-  it('round-trips compressed payloads', () => {
+  void it('round-trips compressed payloads', () => {
     const payload = Buffer.from('x'.repeat(10000));
     const sealed = sealEnvelope(keyring, target, payload);
     assert.ok(sealed.length < 1000);
     assert.deepEqual(openEnvelope(keyring, target, sealed).payload, payload);
   });
 
-  it('fails on any flipped byte, truncation, other id, other type or other repository', () => {
+  void it('fails on any flipped byte, truncation, other id, other type or other repository', () => {
     const sealed = sealEnvelope(keyring, target, Buffer.from('payload'));
     for (let i = 0; i < sealed.length; i++) {
       const copy = Buffer.from(sealed);
@@ -95,15 +95,15 @@ describe('metadata envelopes', () => {
     assert.throws(() => openEnvelope(keyring, { ...target, repoId: randomId() }, sealed), IntegrityError);
   });
 
-  it('names the object in the error', () => {
+  void it('names the object in the error', () => {
     const sealed = sealEnvelope(keyring, target, Buffer.from('payload'));
     sealed[sealed.length - 1] ^= 1;
     assert.throws(() => openEnvelope(keyring, target, sealed), /snapshots\/x/);
   });
 });
 
-describe('packs', () => {
-  it('round-trips the header and every blob', () => {
+void describe('packs', () => {
+  void it('round-trips the header and every blob', () => {
     const keyring = Keyring.generate();
     const chunks = [Buffer.from('one'), Buffer.from('two two'), Buffer.alloc(5000, 7)];
     const { bytes, ids, packId } = buildPack(keyring, chunks);
@@ -114,7 +114,7 @@ describe('packs', () => {
     });
   });
 
-  it('detects a flipped byte anywhere, truncation, and a pack renamed to another id', () => {
+  void it('detects a flipped byte anywhere, truncation, and a pack renamed to another id', () => {
     const keyring = Keyring.generate();
     const { bytes, packId } = buildPack(keyring, [Buffer.from('alpha'), Buffer.from('beta')]);
     const header = parsePack(keyring, repoId, packId, bytes, 'pack');
@@ -130,14 +130,14 @@ describe('packs', () => {
     assert.throws(() => parsePack(keyring, repoId, randomId(), bytes, 'pack'), IntegrityError);
     // A blob moved to another chunk id does not open.
     const [a, b] = header.entries;
-    assert.throws(() => openBlob(keyring, repoId, { ...a!, id: b!.id }, bytes.subarray(a!.offset, a!.offset + a!.length), 'blob'), IntegrityError);
+    assert.throws(() => openBlob(keyring, repoId, { ...a, id: b.id }, bytes.subarray(a.offset, a.offset + a.length), 'blob'), IntegrityError);
     // Nor as the other type.
-    assert.throws(() => openBlob(keyring, repoId, { ...a!, type: 'tree' }, bytes.subarray(a!.offset, a!.offset + a!.length), 'blob'), IntegrityError);
+    assert.throws(() => openBlob(keyring, repoId, { ...a, type: 'tree' }, bytes.subarray(a.offset, a.offset + a.length), 'blob'), IntegrityError);
   });
 });
 
-describe('index objects', () => {
-  it('round-trip, and the newest epoch wins for a duplicated chunk', () => {
+void describe('index objects', () => {
+  void it('round-trip, and the newest epoch wins for a duplicated chunk', () => {
     const id = 'c'.repeat(64);
     const packs = [
       { id: 'a'.repeat(64), epoch: 1, size: 1000, createdMs: 5, entries: [{ id, type: 'data' as const, compressed: true, epoch: 1, offset: 0, length: 100, rawLength: 300 }] },
@@ -150,16 +150,16 @@ describe('index objects', () => {
     assert.equal(master.get(id)?.pack, 'b'.repeat(64));
   });
 
-  it('rejects entries outside their pack and truncated data', () => {
+  void it('rejects entries outside their pack and truncated data', () => {
     const bad = [{ id: 'a'.repeat(64), epoch: 1, size: 10, createdMs: 5, entries: [{ id: 'c'.repeat(64), type: 'data' as const, compressed: false, epoch: 1, offset: 0, length: 100, rawLength: 1 }] }];
     assert.throws(() => decodeIndex(encodeIndex(bad), 'index'), IntegrityError);
-    const good = encodeIndex([{ ...bad[0]!, size: 1000 }]);
+    const good = encodeIndex([{ ...bad[0], size: 1000 }]);
     assert.throws(() => decodeIndex(good.subarray(0, good.length - 3), 'index'), IntegrityError);
   });
 });
 
-describe('trees', () => {
-  it('encode canonically (sorted by UTF-8 bytes, key order fixed) and validate on decode', () => {
+void describe('trees', () => {
+  void it('encode canonically (sorted by UTF-8 bytes, key order fixed) and validate on decode', () => {
     const a = { name: 'é', type: 'file' as const, mode: 0o644, uid: 0, gid: 0, mtimeNs: '1', size: 3, content: [{ chunk: 'd'.repeat(64), size: 3 }] };
     const b = { name: 'Z', type: 'dir' as const, mode: 0o755, uid: 0, gid: 0, mtimeNs: '2', subtree: 'e'.repeat(64) };
     const one = encodeTree({ nodes: [a, b] });
