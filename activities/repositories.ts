@@ -19,8 +19,13 @@ export interface RepositorySource {
   readonly secrets: SecretSource;
 }
 
+interface Opened {
+  readonly repository: Repository;
+  readonly backend: Backend;
+}
+
 interface Entry {
-  readonly repository: Promise<Repository>;
+  readonly opened: Promise<Opened>;
   readonly openedAt: number;
   users: number;
   stale: boolean;
@@ -35,12 +40,18 @@ export class RepositoryCache {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Runs `fn` with the open repository at `url`, opening it on first use. */
-  async use<T>(url: string, fn: (repository: Repository) => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` with the open repository at `url`, opening it on first use.
+   * `fresh`: the operation reads what other processes may have written since
+   * the repository was opened (restore, compare, verify), so the in-memory
+   * index is brought up to date first.
+   */
+  async use<T>(url: string, fn: (repository: Repository) => Promise<T>, options: { readonly fresh?: boolean } = {}): Promise<T> {
     const key = normalizeRepositoryUrl(url);
     const entry = this.acquire(key);
     try {
-      const repository = await entry.repository;
+      const { repository } = await entry.opened;
+      if (options.fresh === true) await refresh(repository);
       return await fn(repository);
     } finally {
       await this.release(key, entry);
@@ -60,7 +71,7 @@ export class RepositoryCache {
       throw err;
     }
     await this.invalidate(key);
-    this.entries.set(key, { repository: Promise.resolve(repository), openedAt: this.now(), users: 0, stale: false });
+    this.entries.set(key, { opened: Promise.resolve({ repository, backend }), openedAt: this.now(), users: 0, stale: false });
     return repository;
   }
 
@@ -89,9 +100,9 @@ export class RepositoryCache {
       entry = undefined;
     }
     if (entry === undefined) {
-      const created: Entry = { repository: this.open(key), openedAt: this.now(), users: 0, stale: false };
+      const created: Entry = { opened: this.open(key), openedAt: this.now(), users: 0, stale: false };
       // A failed open is not cached: the next activity tries again (e.g. after the passphrase file was fixed).
-      created.repository.catch(() => {
+      created.opened.catch(() => {
         if (this.entries.get(key) === created) this.entries.delete(key);
       });
       this.entries.set(key, created);
@@ -106,11 +117,11 @@ export class RepositoryCache {
     if (entry.stale && entry.users === 0) await closeQuietly(entry);
   }
 
-  private async open(key: string): Promise<Repository> {
+  private async open(key: string): Promise<Opened> {
     const unlock = await this.source.secrets.unlockFor(key);
     const backend = await this.source.openBackend(key);
     try {
-      return await this.source.engine.open(backend, unlock);
+      return { repository: await this.source.engine.open(backend, unlock), backend };
     } catch (err) {
       await backend.close().catch(() => undefined);
       throw err;
@@ -119,10 +130,25 @@ export class RepositoryCache {
 }
 
 async function closeQuietly(entry: Entry): Promise<void> {
+  let opened: Opened;
   try {
-    const repository = await entry.repository;
-    await repository.close();
+    opened = await entry.opened;
   } catch {
-    // opening failed (nothing to close) or closing failed (connections die with the process)
+    return; // opening failed: nothing to close
   }
+  // Repository.close() releases the engine's state; the backend's connections are ours to close.
+  await opened.repository.close().catch(() => undefined);
+  await opened.backend.close().catch(() => undefined);
+}
+
+/** What an up-to-date view needs; `refresh()` if the engine offers it, else the engine core's index refresh. */
+interface Refreshable {
+  refresh?: () => Promise<void>;
+  core?: { refreshIndex?: () => Promise<void> };
+}
+
+async function refresh(repository: Repository): Promise<void> {
+  const r = repository as Repository & Refreshable;
+  if (typeof r.refresh === 'function') await r.refresh();
+  else if (typeof r.core?.refreshIndex === 'function') await r.core.refreshIndex();
 }

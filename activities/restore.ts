@@ -145,6 +145,7 @@ export function restoreActivities(deps: ResolvedDeps) {
             },
             { signal: frame.signal, onProgress: (p) => frame.progress(p) },
           ),
+          { fresh: true },
         );
         deps.metrics.add('files_restored', result.files);
         deps.metrics.add('bytes_restored', result.bytes);
@@ -165,6 +166,7 @@ export function restoreActivities(deps: ResolvedDeps) {
             },
             { signal: frame.signal, onProgress: (p) => frame.progress(p) },
           ),
+          { fresh: true },
         );
         return { matched: result.matched, differences: result.differences.length, differenceSample: sample(result.differences) };
       });

@@ -45,6 +45,7 @@ export function verifyActivities(deps: ResolvedDeps) {
             { level: input.level, ...(subset === undefined ? {} : { subset }) },
             { signal: frame.signal, onProgress: (p) => frame.progress(p) },
           ),
+          { fresh: true },
         );
         const byKind: Record<string, number> = {};
         for (const finding of report.findings) byKind[finding.kind] = (byKind[finding.kind] ?? 0) + 1;

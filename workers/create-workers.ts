@@ -41,7 +41,7 @@ export async function createCofferWorkers(options: CofferWorkersOptions): Promis
     connection: options.connection,
     namespace: options.namespace,
     dataConverter: options.dataConverter,
-    shutdownGraceTime: options.shutdownGraceTime ?? ('20s' as Duration),
+    shutdownGraceTime: options.shutdownGraceTime ?? ('20s'),
     ...(options.identity === undefined ? {} : { identity: options.identity }),
   };
   const shared = await Worker.create({

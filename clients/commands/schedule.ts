@@ -1,0 +1,287 @@
+/**
+ * `coffer schedule create|apply|list|describe|pause|unpause|trigger|delete`:
+ * Temporal Schedules that start Coffer jobs (backup, retention, verify,
+ * drill) on a cron expression or an interval, skipping a run while the
+ * previous one is still going (overlap SKIP), and catching up missed runs
+ * only within a window. `apply <file>` creates or updates every schedule of
+ * a YAML/JSON file:
+ *
+ *   schedules:
+ *     - id: nightly-home
+ *       job: backup
+ *       cron: "0 3 * * *"        # or: every: 24h
+ *       catchupWindow: 1h
+ *       input: { repo: /srv/repo, paths: [/home] }
+ */
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { Client } from '@temporalio/client';
+import { ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
+import type { Duration } from '@temporalio/common';
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import { parse as parseYaml } from 'yaml';
+import { InvalidInput } from '../../activities/errors';
+import { repositoryTag } from '../../workflows/ids';
+import type { CliContext } from '../context';
+import { requirePollers } from '../connection';
+import { addPolicyOptions, policyFrom } from './retention';
+import type { RetentionFlags } from './retention';
+import { collect, durationSeconds } from './common';
+import type { ContextFactory } from './common';
+
+export const SCHEDULED_JOBS = {
+  backup: 'backupWorkflow',
+  retention: 'retentionWorkflow',
+  verify: 'verifyWorkflow',
+  drill: 'drDrillWorkflow',
+} as const;
+type Job = keyof typeof SCHEDULED_JOBS;
+
+export interface ScheduleDefinition {
+  readonly id: string;
+  readonly job: Job;
+  readonly every?: string;
+  readonly cron?: string;
+  readonly catchupWindow?: string;
+  readonly paused?: boolean;
+  readonly note?: string;
+  /** The workflow input; `host`/`hostQueue` default to this machine's for backup and drill. */
+  readonly input: Record<string, unknown> & { readonly repo: string };
+}
+
+function isJob(value: unknown): value is Job {
+  return typeof value === 'string' && value in SCHEDULED_JOBS;
+}
+
+function asDuration(seconds: number): Duration {
+  return `${seconds}s` as Duration;
+}
+
+/** Validates a definition and fills in this host's defaults. */
+export function completeDefinition(def: ScheduleDefinition, ctx: CliContext): ScheduleDefinition {
+  if (typeof def.id !== 'string' || !/^[A-Za-z0-9._@/-]{1,200}$/.test(def.id)) throw new InvalidInput(`schedule id '${String(def.id)}' must be letters, digits and . _ @ / -`);
+  if (!isJob(def.job)) throw new InvalidInput(`schedule ${def.id}: job must be one of ${Object.keys(SCHEDULED_JOBS).join(', ')}`);
+  if ((def.every === undefined) === (def.cron === undefined)) throw new InvalidInput(`schedule ${def.id}: give exactly one of every or cron`);
+  if (def.every !== undefined) durationSeconds(def.every);
+  if (def.catchupWindow !== undefined) durationSeconds(def.catchupWindow);
+  if (typeof def.input !== 'object' || def.input === null || typeof def.input.repo !== 'string') throw new InvalidInput(`schedule ${def.id}: input.repo is required`);
+  const input: Record<string, unknown> & { repo: string } = { ...def.input, repo: ctx.repoUrl(def.input.repo) };
+  if (def.job === 'backup' || def.job === 'drill') {
+    input.host ??= ctx.config.host;
+    input.hostQueue ??= input.host === ctx.config.host ? ctx.config.hostTaskQueue : undefined;
+    if (input.hostQueue === undefined) delete input.hostQueue;
+  }
+  if (def.job === 'backup') {
+    if (!Array.isArray(input.paths) || input.paths.length === 0) throw new InvalidInput(`schedule ${def.id}: a backup needs input.paths`);
+    input.paths = (input.paths as unknown[]).map((p) => resolve(String(p)));
+  }
+  if (def.job === 'retention' && (typeof input.policy !== 'object' || input.policy === null)) throw new InvalidInput(`schedule ${def.id}: retention needs input.policy`);
+  return { ...def, input };
+}
+
+function scheduleOptions(def: ScheduleDefinition, ctx: CliContext) {
+  const host = typeof def.input.host === 'string' ? def.input.host : undefined;
+  return {
+    scheduleId: def.id,
+    spec: def.cron !== undefined ? { cronExpressions: [def.cron] } : { intervals: [{ every: asDuration(durationSeconds(def.every as string)) }] },
+    action: {
+      type: 'startWorkflow' as const,
+      workflowType: SCHEDULED_JOBS[def.job],
+      taskQueue: ctx.config.taskQueue,
+      // Temporal appends the scheduled time to this id, so runs stay unique business ids.
+      workflowId: `${def.job}/${repositoryTag(def.input.repo)}/${host === undefined ? '' : `${host}/`}schedule-${def.id}`,
+      args: [def.input],
+    },
+    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: asDuration(durationSeconds(def.catchupWindow ?? '1h')) },
+    state: { paused: def.paused === true, ...(def.note === undefined ? {} : { note: def.note }) },
+  };
+}
+
+async function createOrUpdate(client: Client, def: ScheduleDefinition, ctx: CliContext): Promise<'created' | 'updated'> {
+  const options = scheduleOptions(def, ctx);
+  const handle = client.schedule.getHandle(def.id);
+  try {
+    await handle.describe();
+  } catch (err) {
+    if (!(err instanceof ScheduleNotFoundError)) throw err;
+    await client.schedule.create(options);
+    return 'created';
+  }
+  await handle.update((previous) => ({ ...previous, spec: options.spec, action: options.action, policies: options.policies, state: { ...previous.state, ...options.state } }));
+  return 'updated';
+}
+
+interface CreateFlags extends RetentionFlags {
+  job: string;
+  repo: string;
+  every?: string;
+  cron?: string;
+  catchup?: string;
+  path?: string[];
+  tag?: string[];
+  readData?: boolean;
+  paused?: boolean;
+  note?: string;
+}
+
+function inputFromFlags(flags: CreateFlags): Record<string, unknown> & { repo: string } {
+  switch (flags.job) {
+    case 'backup':
+      return { repo: flags.repo, paths: flags.path ?? [], ...(flags.tag === undefined ? {} : { tags: flags.tag }) };
+    case 'retention':
+      return { repo: flags.repo, policy: policyFrom(flags) };
+    case 'verify':
+      return { repo: flags.repo, level: flags.readData === true ? 'read-data' : 'structure' };
+    case 'drill':
+      return { repo: flags.repo };
+    default:
+      throw new InvalidArgumentError(`unknown job '${flags.job}'`);
+  }
+}
+
+async function loadDefinitions(file: string): Promise<ScheduleDefinition[]> {
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw new InvalidInput(`cannot read schedules file ${file}`, { cause: err, hint: 'give a YAML or JSON file with a `schedules:` list' });
+  }
+  const list = (parsed as { schedules?: unknown } | null)?.schedules;
+  if (!Array.isArray(list)) throw new InvalidInput(`schedules file ${file} has no 'schedules' list`);
+  return list as ScheduleDefinition[];
+}
+
+function specText(spec: { cronExpressions?: string[]; intervals?: { every: number | Duration }[]; calendars?: unknown[] } | undefined): string {
+  if (spec === undefined) return '-';
+  const parts = [...(spec.cronExpressions ?? []).map((c) => `cron '${c}'`), ...(spec.intervals ?? []).map((i) => `every ${typeof i.every === 'number' ? `${i.every / 1000}s` : i.every}`)];
+  if (parts.length === 0 && (spec.calendars?.length ?? 0) > 0) parts.push(`${spec.calendars?.length} calendar(s)`);
+  return parts.join(', ') || '-';
+}
+
+export function registerSchedule(program: Command, makeContext: ContextFactory): void {
+  const schedule = program.command('schedule').description('Temporal Schedules for backups, retention, verification and drills');
+
+  addPolicyOptions(
+    schedule
+      .command('create')
+      .description('create (or update) a schedule from flags')
+      .argument('<id>', 'schedule id')
+      .requiredOption('--job <job>', 'backup, retention, verify or drill')
+      .requiredOption('-r, --repo <url>', 'repository URL')
+      .option('--every <duration>', 'interval, e.g. 1h, 1d')
+      .option('--cron <expr>', "cron expression, e.g. '0 3 * * *'")
+      .option('--catchup <duration>', 'run missed actions only within this window (default 1h)')
+      .option('--path <path>', 'backup: a path to back up (repeatable)', collect)
+      .option('--tag <tag>', 'backup: tag the snapshots (repeatable)', collect)
+      .option('--read-data', 'verify: read every pack')
+      .option('--paused', 'create it paused')
+      .option('--note <text>', 'note shown with the schedule'),
+  ).action(async (id: string, flags: CreateFlags, command: Command) => {
+    const ctx = makeContext(command);
+    const def = completeDefinition(
+      {
+        id,
+        job: flags.job as Job,
+        ...(flags.every === undefined ? {} : { every: flags.every }),
+        ...(flags.cron === undefined ? {} : { cron: flags.cron }),
+        ...(flags.catchup === undefined ? {} : { catchupWindow: flags.catchup }),
+        ...(flags.paused === true ? { paused: true } : {}),
+        ...(flags.note === undefined ? {} : { note: flags.note }),
+        input: inputFromFlags(flags),
+      },
+      ctx,
+    );
+    await ctx.proveRepository(def.input.repo);
+    const client = await ctx.client();
+    await requirePollers(client, ctx.config.taskQueue, 'workflow');
+    const outcome = await createOrUpdate(client, def, ctx);
+    ctx.print({ scheduleId: id, outcome }, () => `schedule ${id} ${outcome}: ${def.job} ${def.cron !== undefined ? `cron '${def.cron}'` : `every ${def.every}`}, overlap skip`);
+  });
+
+  schedule
+    .command('apply')
+    .description('create or update every schedule of a YAML/JSON file')
+    .argument('<file>', 'schedules file')
+    .action(async (file: string, _flags: unknown, command: Command) => {
+      const ctx = makeContext(command);
+      const defs = (await loadDefinitions(file)).map((d) => completeDefinition(d, ctx));
+      const seen = new Set<string>();
+      for (const def of defs) {
+        if (seen.has(def.id)) throw new InvalidInput(`schedule id ${def.id} appears twice in ${file}`);
+        seen.add(def.id);
+      }
+      for (const repo of new Set(defs.map((d) => d.input.repo))) await ctx.proveRepository(repo);
+      const client = await ctx.client();
+      const results: { scheduleId: string; outcome: string }[] = [];
+      for (const def of defs) results.push({ scheduleId: def.id, outcome: await createOrUpdate(client, def, ctx) });
+      ctx.print(results, () => results.map((r) => `schedule ${r.scheduleId} ${r.outcome}`).join('\n'));
+    });
+
+  schedule
+    .command('list')
+    .description('list schedules')
+    .action(async (_flags: unknown, command: Command) => {
+      const ctx = makeContext(command);
+      const client = await ctx.client();
+      const rows: { scheduleId: string; workflowType?: string; spec: string; paused: boolean; next?: string }[] = [];
+      for await (const s of client.schedule.list()) {
+        rows.push({
+          scheduleId: s.scheduleId,
+          ...(s.action === undefined ? {} : { workflowType: s.action.workflowType }),
+          spec: specText(s.spec),
+          paused: s.state.paused,
+          ...(s.info.nextActionTimes[0] === undefined ? {} : { next: s.info.nextActionTimes[0].toISOString() }),
+        });
+      }
+      ctx.print(rows, () =>
+        rows.length === 0
+          ? 'no schedules'
+          : rows.map((r) => `${r.scheduleId}  ${r.workflowType ?? '?'}  ${r.spec}  ${r.paused ? 'PAUSED' : `next ${r.next ?? '-'}`}`).join('\n'),
+      );
+    });
+
+  schedule
+    .command('describe')
+    .description('show one schedule')
+    .argument('<id>', 'schedule id')
+    .action(async (id: string, _flags: unknown, command: Command) => {
+      const ctx = makeContext(command);
+      const d = await (await ctx.client()).schedule.getHandle(id).describe();
+      const summary = {
+        scheduleId: d.scheduleId,
+        workflowType: d.action.workflowType,
+        spec: specText(d.spec),
+        overlap: d.policies.overlap,
+        catchupWindowSeconds: d.policies.catchupWindow / 1000,
+        paused: d.state.paused,
+        note: d.state.note,
+        nextActionTimes: d.info.nextActionTimes.map((t) => t.toISOString()),
+        recentActions: d.info.recentActions.map((a) => ({ scheduledAt: a.scheduledAt.toISOString(), workflowId: a.action.workflow.workflowId })),
+        input: (d.action.args ?? [])[0] as unknown,
+      };
+      ctx.print(summary, () => JSON.stringify(summary, null, 2));
+    });
+
+  for (const [name, description] of [
+    ['pause', 'pause a schedule'],
+    ['unpause', 'resume a paused schedule'],
+    ['trigger', 'run the scheduled job now'],
+    ['delete', 'delete a schedule (running jobs continue)'],
+  ] as const) {
+    schedule
+      .command(name)
+      .description(description)
+      .argument('<id>', 'schedule id')
+      .option('--note <text>', 'note (pause/unpause)')
+      .action(async (id: string, flags: { note?: string }, command: Command) => {
+        const ctx = makeContext(command);
+        const handle = (await ctx.client()).schedule.getHandle(id);
+        if (name === 'pause') await handle.pause(flags.note);
+        else if (name === 'unpause') await handle.unpause(flags.note);
+        else if (name === 'trigger') await handle.trigger();
+        else await handle.delete();
+        ctx.print({ scheduleId: id, done: name }, () => `schedule ${id}: ${name} done`);
+      });
+  }
+}
