@@ -110,6 +110,16 @@ async function main(): Promise<void> {
   console.log('');
   console.log(`dataset: ${dataset.manifest.files} files, ${(bytes / 1e6).toFixed(1)} MB (${sizeMiB} MiB target, seed ${seed}); page cache ${cold ? 'dropped before each run (cold)' : 'NOT dropped (warm runs)'}`);
   console.log(humanTable(bytes, toolResults));
+  for (const t of toolResults) {
+    // Runners that report their own split (Coffer: key derivation + index load vs the operation itself).
+    const parts = OPERATIONS.flatMap((op) => {
+      const d = t.ops[op]?.detail;
+      return typeof d?.openSeconds === 'number' && typeof d.opSeconds === 'number'
+        ? [`${op} open ${d.openSeconds.toFixed(2)} s + op ${d.opSeconds.toFixed(2)} s`]
+        : [];
+    });
+    if (parts.length > 0) console.log(`${t.name} in-process split: ${parts.join('; ')}`);
+  }
 
   const out = {
     started: started.toISOString(),
