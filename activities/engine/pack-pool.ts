@@ -13,6 +13,8 @@ import type { IndexedPack } from '../repository/index-codec';
 import { blobAd, blobKey, PackBuilder, sealBlob } from '../repository/pack';
 import type { RepoCore } from './core';
 
+const INLINE_BELOW = 64 * 1024;
+
 export interface PackPoolOptions {
   readonly openPacks: number;
   readonly packSize: number;
@@ -56,7 +58,8 @@ export class PackPool {
     this.throwIfFailed();
     this.pending.add(id);
     const cpu = this.core.cpuPool();
-    if (cpu === undefined || alreadyCompressed !== undefined) {
+    // Small chunks cost more to hand to a thread than to process here.
+    if (cpu === undefined || alreadyCompressed !== undefined || plaintext.length < INLINE_BELOW) {
       const packed = alreadyCompressed ?? compressChunk(plaintext, this.options.compressionLevel);
       const { sealed, epoch } = sealBlob(this.core.keyring, this.core.repoId, type, id, packed.data);
       await this.place({ id, type, compressed: packed.compressed, epoch, rawLength: plaintext.length }, sealed);

@@ -5,6 +5,7 @@
  * workflows pass only its id.
  */
 import type { BigIntStats } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import { randomId } from '../../crypto/random';
@@ -131,7 +132,8 @@ export async function planBackup(core: RepoCore, request: BackupRequest, options
         const rel = item.rel === '' ? name : `${item.rel}/${name}`;
         if (matcher.matches(name, rel, abs)) continue;
         try {
-          children.push({ abs, path: `${item.path}/${name}`, name, rel, st: await lstat(abs, { bigint: true }) });
+          // Synchronous lstat: much cheaper than a thread-pool round trip per entry.
+          children.push({ abs, path: `${item.path}/${name}`, name, rel, st: lstatSync(abs, { bigint: true }) });
         } catch (err) {
           unreadable.push({ path: abs, reason: reasonOf(err) });
         }
