@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync, copyFileSync, chmodSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, mkdtempSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync, copyFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TOOL_CACHE, TOOLS_BIN } from '../paths';
@@ -30,21 +30,37 @@ function goInstall(pkg: string): GoTool['build'] {
   };
 }
 
+function makeDirsWritable(dir: string): void {
+  chmodSync(dir, 0o755);
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isDirectory()) makeDirsWritable(join(dir, entry.name));
+  }
+}
+
 /**
- * FerretDB cannot be `go install`ed by version here: the proxy refuses the
- * deprecation lookup, and a binary whose main module is FerretDB itself panics
- * without the release's generated version.txt. Building it from a small module
- * of our own that requires it avoids both.
+ * FerretDB cannot simply be `go install`ed by version here: the proxy refuses
+ * the deprecation lookup, and its `build/version` package panics at start-up
+ * unless the release's generated version.txt is embedded, which the module zip
+ * lacks. So: a small module of our own requires it, replaces it with a copy of
+ * its source plus that one file, and builds the command from there.
  */
 async function buildFerretDb(out: string, env: NodeJS.ProcessEnv): Promise<void> {
+  const module = 'github.com/FerretDB/FerretDB';
   const dir = mkdtempSync(join(tmpdir(), 'coffer-ferretdb-'));
   try {
     writeFileSync(join(dir, 'go.mod'), 'module coffer.local/tools/ferretdb\n\ngo 1.24\n');
-    writeFileSync(join(dir, 'tools.go'), '//go:build tools\n\npackage tools\n\nimport _ "github.com/FerretDB/FerretDB/cmd/ferretdb"\n');
+    writeFileSync(join(dir, 'tools.go'), `//go:build tools\n\npackage tools\n\nimport _ "${module}/cmd/ferretdb"\n`);
     const options = { cwd: dir, env, echo: true };
-    await runOrThrow('go', ['get', `github.com/FerretDB/FerretDB@${FERRETDB.version}`], options);
+    await runOrThrow('go', ['get', `${module}@${FERRETDB.version}`], options);
     await runOrThrow('go', ['mod', 'tidy'], options);
-    await runOrThrow('go', ['build', '-trimpath', '-o', out, 'github.com/FerretDB/FerretDB/cmd/ferretdb'], options);
+    const source = (await runOrThrow('go', ['list', '-m', '-f', '{{.Dir}}', module], options)).stdout.trim();
+    const copy = join(dir, 'ferretdb-src');
+    cpSync(source, copy, { recursive: true });
+    // The module cache is read-only: the copy must take a new file and be removable afterwards.
+    makeDirsWritable(copy);
+    writeFileSync(join(copy, 'build', 'version', 'version.txt'), `${FERRETDB.version}\n`);
+    await runOrThrow('go', ['mod', 'edit', `-replace=${module}=./ferretdb-src`], options);
+    await runOrThrow('go', ['build', '-trimpath', '-o', out, `${module}/cmd/ferretdb`], options);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
