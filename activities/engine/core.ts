@@ -78,6 +78,12 @@ export class RepoCore {
     return { repoId: this.repoId, type, objectId, name };
   }
 
+  /** Retention for immutable objects (packs, index, snapshots), when the repository asks for it. */
+  retainUntil(): Date | undefined {
+    const days = this.config.retentionDays;
+    return days === undefined ? undefined : new Date(Date.now() + days * 86_400_000);
+  }
+
   // ------------------------------------------------------------ metadata objects
 
   async saveJson(type: ObjectTypeName, name: string, objectId: string, value: unknown, options: { overwrite?: boolean } = {}): Promise<void> {
@@ -135,7 +141,7 @@ export class RepoCore {
     if (packs.length === 0) return undefined;
     const id = randomId();
     const name = Names.index(id);
-    await this.backend.save(name, sealEnvelope(this.keyring, this.target(ObjectType.index, id, name), encodeIndex(packs)));
+    await this.backend.save(name, sealEnvelope(this.keyring, this.target(ObjectType.index, id, name), encodeIndex(packs)), { retainUntil: this.retainUntil() });
     this.index.addObject(id, packs);
     return id;
   }
@@ -245,7 +251,7 @@ export class RepoCore {
     const epoch = this.keyring.currentEpoch;
     const name = Names.snapshot(summary.id, epoch);
     try {
-      await this.backend.save(name, sealJson(this.keyring, this.target(ObjectType.snapshot, summary.id, name), summary));
+      await this.backend.save(name, sealJson(this.keyring, this.target(ObjectType.snapshot, summary.id, name), summary), { retainUntil: this.retainUntil() });
     } catch (err) {
       if (!(err instanceof AlreadyExists)) throw err;
     }

@@ -39,6 +39,11 @@ export async function initRepository(backend: Backend, unlock: Unlock, options: 
     compressionLevel: options.compressionLevel ?? DEFAULTS.compressionLevel,
   };
   checkConfigInput(input);
+  const retentionDays = options.retentionDays;
+  if (retentionDays !== undefined) {
+    if (!Number.isInteger(retentionDays) || retentionDays < 1 || retentionDays > 36500) throw new InvalidInput(`retention days must be a whole number from 1 to 36500 (got ${retentionDays})`);
+    if (!backend.capabilities.retention) throw new InvalidInput(`${backend.location} cannot retention-lock objects`, { hint: 'use an S3 bucket with Object Lock, or Azure immutability' });
+  }
   if ((await exists(backend, Names.config)) || (await exists(backend, Names.configNext))) {
     throw new RepositoryExists(`${backend.location} already holds a repository`);
   }
@@ -55,6 +60,7 @@ export async function initRepository(backend: Backend, unlock: Unlock, options: 
     packSize: input.packSize,
     compressionLevel: input.compressionLevel,
     openPacks: 4,
+    ...(retentionDays === undefined ? {} : { retentionDays }),
   };
   const kdf = options.kdf ?? KDF_MODERATE;
   const keyBytes = await createKeyFile(keyring, unlock, kdf, 'initial key');

@@ -102,7 +102,7 @@ export class PackPool {
     const { bytes, header } = builder.finish(this.core.keyring, this.core.repoId, packId);
     const task = (async () => {
       try {
-        await this.core.backend.save(Names.pack(packId), bytes, { signal: this.options.signal });
+        await this.core.backend.save(Names.pack(packId), bytes, { signal: this.options.signal, retainUntil: this.core.retainUntil() });
         this.bytesUploaded += bytes.length;
         this.uploaded.push({ id: packId, epoch: header.epoch, size: bytes.length, createdMs: header.createdMs, entries: header.entries });
       } catch (err) {

@@ -140,7 +140,12 @@ export async function prune(core: RepoCore, request: PruneRequest, options: RunO
 
     // 1. Forget snapshots (every epoch's copy).
     const objects = await core.listSnapshotObjects();
-    for (const s of forgotten) for (const copy of objects.get(s.id) ?? []) await removeQuietly(core, copy.name);
+    const removed: string[] = [];
+    for (const s of forgotten) {
+      let all = true;
+      for (const copy of objects.get(s.id) ?? []) all = (await removeQuietly(core, copy.name)) && all;
+      if (all) removed.push(s.id);
+    }
 
     // 2. Repack: authenticate each live blob, then copy it verbatim.
     const pool = new PackPool(core, {
@@ -188,6 +193,6 @@ export async function prune(core: RepoCore, request: PruneRequest, options: RunO
     for (const p of [...toDelete, ...toRepack]) if (await removeQuietly(core, Names.pack(p.id))) freed += p.size;
     core.index.clear();
     await core.refreshIndex();
-    return { ...report, bytesFreed: Math.max(0, freed - newBytes) };
+    return { ...report, snapshotsRemoved: removed, bytesFreed: Math.max(0, freed - newBytes) };
   });
 }

@@ -36,6 +36,8 @@ export interface RepoConfig {
   readonly compressionLevel: number;
   /** Packs filled at the same time during backup; chunks pick one by a keyed function of their id. */
   readonly openPacks: number;
+  /** Packs, index objects and snapshots are retention-locked this many days (WORM storage), if set. */
+  readonly retentionDays?: number;
 }
 
 /** What the clear header says, before unlocking. */
@@ -95,6 +97,7 @@ function validateConfig(doc: unknown, header: ConfigHeader): RepoConfig {
   }
   const chunker = c.chunker as Record<string, unknown> | undefined;
   const ints = [chunker?.minSize, chunker?.avgSize, chunker?.maxSize, c.packSize, c.compressionLevel, c.openPacks];
+  if (c.retentionDays !== undefined) ints.push(c.retentionDays);
   if (!ints.every((v) => typeof v === 'number' && Number.isSafeInteger(v) && v > 0) || typeof c.created !== 'string') {
     throw new IntegrityError('config: malformed fields');
   }

@@ -198,3 +198,29 @@ for (const kind of BACKEND_KINDS) {
     });
   });
 }
+
+void describe('retention-locked repositories', () => {
+  void it('lock packs, index and snapshots; prune skips what it may not delete; disks without locks are refused', async () => {
+    const mem = await makeBackend('memory');
+    const local = await makeBackend('local');
+    const src = await tempDir('src');
+    try {
+      await writeTree(src, { 'a.bin': pseudoRandom(300_000, 9) });
+      const engine = testEngine();
+      await assert.rejects(engine.init(local.backend, PASS, { ...SMALL, retentionDays: 7 }), { code: 'COFFER-E100' });
+      const repo = await engine.init(mem.backend, PASS, { ...SMALL, retentionDays: 7 });
+      await repo.backup({ paths: [src], host: 'h' });
+      const [pack] = await listNames(mem.backend, 'data/');
+      await assert.rejects(mem.backend.remove(pack.name), { code: 'COFFER-E305' });
+      const before = await totalSize(mem.backend, 'data/');
+      const report = await repo.prune({ keep: [], graceMs: 0 });
+      assert.deepEqual(report.snapshotsRemoved, [], 'retention-locked, so not removed');
+      assert.equal(await totalSize(mem.backend, 'data/'), before, 'locked packs stay');
+      assert.equal((await repo.listSnapshots()).length, 1, 'a locked snapshot cannot be forgotten');
+    } finally {
+      await cleanupDir(src);
+      await mem.cleanup();
+      await local.cleanup();
+    }
+  });
+});
