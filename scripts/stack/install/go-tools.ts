@@ -53,7 +53,7 @@ async function buildFerretDb(out: string, env: NodeJS.ProcessEnv): Promise<void>
     const options = { cwd: dir, env, echo: true };
     await runOrThrow('go', ['get', `${module}@${FERRETDB.version}`], options);
     await runOrThrow('go', ['mod', 'tidy'], options);
-    const source = (await runOrThrow('go', ['list', '-m', '-f', '{{.Dir}}', module], options)).stdout.trim();
+    const source = (await runOrThrow('go', ['list', '-m', '-f', '{{.Dir}}', module], { cwd: dir, env })).stdout.trim();
     const copy = join(dir, 'ferretdb-src');
     cpSync(source, copy, { recursive: true });
     // The module cache is read-only: the copy must take a new file and be removable afterwards.
