@@ -44,7 +44,7 @@ function problemsOf(text: string): ConfigError {
   assert.fail('the config was accepted');
 }
 
-describe('config file', () => {
+void describe('config file', () => {
   let dir: string;
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'coffer-config-'));
@@ -53,7 +53,7 @@ describe('config file', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('loads the complete example in examples/coffer.yaml', async () => {
+  void it('loads the complete example in examples/coffer.yaml', async () => {
     const config = await loadConfig(EXAMPLE);
     assert.equal(config.version, 1);
     assert.equal(config.file, EXAMPLE);
@@ -79,7 +79,7 @@ describe('config file', () => {
     assert.deepEqual(new Set(Object.values(prod.notifications).map((n) => n.type)), new Set(['webhook', 'slack', 'email', 'syslog']));
   });
 
-  it('returns a deeply frozen object', async () => {
+  void it('returns a deeply frozen object', async () => {
     const config = await loadConfig(EXAMPLE);
     const prod = selectProfile(config);
     assert.ok(Object.isFrozen(config) && Object.isFrozen(prod.sources) && Object.isFrozen(prod.sources.etc?.paths));
@@ -88,7 +88,7 @@ describe('config file', () => {
     }, TypeError);
   });
 
-  it('reports file, line and field path for a wrong value', () => {
+  void it('reports file, line and field path for a wrong value', () => {
     const text = MINIMAL + '    retention:\n      keepLast: 2\n      keepDaily: -1\n';
     const err = problemsOf(text);
     assert.equal(err.code, 'COFFER-E530');
@@ -98,7 +98,7 @@ describe('config file', () => {
     assert.ok(err.hint?.includes('docs/configuration.md'));
   });
 
-  it('lists every problem, sorted by line, with lines in nested lists', () => {
+  void it('lists every problem, sorted by line, with lines in nested lists', () => {
     const text = `version: 1
 profiles:
   prod:
@@ -140,7 +140,7 @@ profiles:
     assert.equal(err.message.split('\n').length, 7);
   });
 
-  it('reports cross-field rules: missing fields, unknown schedule sources, schedules without policy', () => {
+  void it('reports cross-field rules: missing fields, unknown schedule sources, schedules without policy', () => {
     const missing = problemsOf('version: 1\nprofiles:\n  p:\n    sources: {}\n');
     assert.deepEqual(missing.problems.map((p) => [p.line, p.field]), [[3, 'profiles.p.repository']]);
     assert.match(missing.problems[0]?.message ?? '', /required field is missing/);
@@ -168,13 +168,13 @@ profiles:
     );
   });
 
-  it('refuses a retention policy that keeps nothing', () => {
+  void it('refuses a retention policy that keeps nothing', () => {
     const err = problemsOf(`${MINIMAL}    retention:\n      keepLast: 0\n`);
     assert.equal(err.problems[0]?.field, 'profiles.prod.retention');
     assert.match(err.problems[0]?.message ?? '', /keeps nothing/);
   });
 
-  it('rejects literal secrets and says how to reference them, without echoing the value', () => {
+  void it('rejects literal secrets and says how to reference them, without echoing the value', () => {
     const text = `version: 1
 profiles:
   prod:
@@ -219,7 +219,7 @@ profiles:
     }
   });
 
-  it('reports YAML syntax errors and duplicate keys with their line', () => {
+  void it('reports YAML syntax errors and duplicate keys with their line', () => {
     const syntax = problemsOf('version: 1\nprofiles:\n  prod: [\n');
     assert.match(syntax.message, /^coffer\.yaml:\d+: not valid YAML/);
     const dup = problemsOf(MINIMAL + '    sources:\n      x:\n        paths: [/x]\n');
@@ -227,7 +227,7 @@ profiles:
     assert.match(dup.message, /not valid YAML: Map keys must be unique/);
   });
 
-  it('names a missing file without a stack trace', async () => {
+  void it('names a missing file without a stack trace', async () => {
     await assert.rejects(loadConfig(join(dir, 'absent.yaml')), (err: unknown) => {
       assert.ok(err instanceof ConfigError);
       assert.match(err.message, /absent\.yaml: cannot read the config file \(ENOENT\)/);
@@ -235,7 +235,7 @@ profiles:
     });
   });
 
-  it('resolves secret references from the environment and from files', async () => {
+  void it('resolves secret references from the environment and from files', async () => {
     const passFile = join(dir, 'pass.txt');
     await writeFile(passFile, 'correct horse\n');
     await chmod(passFile, 0o600);
@@ -276,8 +276,8 @@ profiles:
     assert.equal(backendEnv.AWS_ACCESS_KEY_ID, 'key-id');
     assert.equal(backendEnv.AWS_SECRET_ACCESS_KEY, 'aws-secret-value');
     assert.equal(backendOptions(config, a).cwd, dir);
-    assert.deepEqual(await resolveNotifyTarget(config, a.notifications.chat!, env), { type: 'slack', url: 'https://hooks.example/x' });
-    const mail = await resolveNotifyTarget(config, a.notifications.mail!, env);
+    assert.deepEqual(await resolveNotifyTarget(config, a.notifications.chat, env), { type: 'slack', url: 'https://hooks.example/x' });
+    const mail = await resolveNotifyTarget(config, a.notifications.mail, env);
     assert.equal(mail.type === 'email' ? mail.auth?.pass : undefined, 'smtp-pass');
 
     await assert.rejects(resolveSecret({ env: 'NOT_SET_ANYWHERE' }, {}), (err: unknown) => err instanceof SecretUnresolved && /NOT_SET_ANYWHERE is not set/.test(err.message));
@@ -286,7 +286,7 @@ profiles:
     assert.throws(() => selectProfile(config, 'c'), /no profile named 'c'/);
   });
 
-  it('checks cron expressions and intervals', () => {
+  void it('checks cron expressions and intervals', () => {
     for (const ok of ['30 2 * * *', '*/15 * * * *', '0 6 * * mon-fri', '0 0 1 jan,jul *', '@daily', '0 0 * * 7']) assert.equal(cronProblem(ok), undefined, ok);
     for (const bad of ['* * * *', '60 * * * *', '0 24 * * *', '0 0 0 * *', '0 0 * 13 *', '*/0 * * * *', '5-1 * * * *', '0 0 * * funday']) assert.notEqual(cronProblem(bad), undefined, bad);
     assert.equal(parseInterval('1h30m'), 5400);
