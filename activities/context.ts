@@ -5,7 +5,7 @@
  * the engine, exposes the previous attempt's heartbeat details for resuming,
  * counts failures by code, and maps errors through the one classifier.
  */
-import { activityInfo, cancellationSignal, heartbeat, log } from '@temporalio/activity';
+import { activityInfo, cancellationSignal, heartbeat } from '@temporalio/activity';
 import type { Progress } from './engine/api';
 import { errorCode, toTemporalFailure } from './failures';
 import type { CofferMetrics } from './metrics';
@@ -66,10 +66,8 @@ export async function runActivity<C, T>(
     return await fn(frame);
   } catch (err) {
     const code = errorCode(err);
-    if (!signal.aborted) {
-      metrics.add('errors', 1, { code, activity: info.activityType });
-      log.warn('activity failed', { activity: info.activityType, code, attempt: info.attempt });
-    }
+    // The SDK logs the failure itself; we count it by code for the dashboards.
+    if (!signal.aborted) metrics.add('errors', 1, { code, activity: info.activityType });
     throw toTemporalFailure(err, signal);
   } finally {
     clearInterval(timer);

@@ -8,7 +8,7 @@
  * restored).
  */
 import { createHash } from 'node:crypto';
-import { lstat, mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { activityInfo } from '@temporalio/activity';
 import type { CompareResult, RestoreResult } from './engine/api';
@@ -179,6 +179,11 @@ export function restoreActivities(deps: ResolvedDeps) {
         const [stagingKind, targetKind, previousKind] = await Promise.all([kindOf(staging), kindOf(target), kindOf(previous)]);
         let parked = previousKind === 'dir';
         if (stagingKind === 'dir') {
+          // Staging was private (0700) while it filled; the target gets the old target's mode or a normal one.
+          const mode = targetKind === 'dir' ? (await stat(target)).mode & 0o7777 : 0o777 & ~process.umask();
+          await chmod(staging, mode).catch((err: unknown) => {
+            throw fsFailure(`cannot set the mode of ${staging}`, err);
+          });
           if (targetKind !== 'absent') {
             if (parked) throw new RestoreTargetUnusable(`both ${target} and ${previous} exist: another process changed the target during the restore`);
             try {

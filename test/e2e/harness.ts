@@ -1,0 +1,173 @@
+/**
+ * End-to-end harness: the real Temporal dev server of the stack, real
+ * in-process Coffer workers (shared + host queue, unique per harness), the
+ * real engine on real storage, and a client using the same encrypting data
+ * converter. Workflows are bundled once per test process.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import type { WorkflowHandle } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import type { WorkflowBundle } from '@temporalio/worker';
+import type { EngineOptions } from '../../activities/engine';
+import type { InitOptions } from '../../activities/engine/api';
+import { createActivities } from '../../activities';
+import { InMemoryMetrics } from '../../activities/metrics';
+import { bundleCofferWorkflows } from '../../workers/bundle';
+import { EncryptionCodec } from '../../workers/codec';
+import { createCofferWorkers } from '../../workers/create-workers';
+import type { CofferWorkers } from '../../workers/create-workers';
+import { createDataConverter } from '../../workers/data-converter';
+import { createWorkerDeps } from '../../workers/deps';
+import type { WorkerDeps } from '../../workers/deps';
+import { stackEnv, stackVar } from '../helpers/stack';
+
+let bundlePromise: Promise<WorkflowBundle> | undefined;
+let runtimeInstalled = false;
+
+/** Worker logs at WARN so test output shows what matters (install once, before any worker). */
+function installQuietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  } catch {
+    // another harness or test installed one already
+  }
+}
+
+/** The workflow bundle, built once per test process (~3-5 s). */
+export async function workflowBundle(): Promise<WorkflowBundle> {
+  bundlePromise ??= bundleCofferWorkflows();
+  return bundlePromise;
+}
+
+/** Cheap Argon2 and small chunks/packs: tests exercise the format, not the KDF cost. */
+export const TEST_INIT_OPTIONS: InitOptions = {
+  kdf: { opsLimit: 1, memLimitBytes: 8 * 1024 * 1024 },
+  averageChunkSize: 64 * 1024,
+  packSize: 1024 * 1024,
+};
+
+export const TEST_PASSWORD = 'correct horse battery staple';
+
+export interface HarnessOptions {
+  readonly engine?: EngineOptions;
+  /** Run workers (default true); false = client only (e.g. a child-process worker). */
+  readonly workers?: boolean;
+}
+
+export interface Harness {
+  readonly id: string;
+  readonly client: Client;
+  readonly taskQueue: string;
+  readonly hostQueue: string;
+  readonly host: string;
+  readonly tmp: string;
+  readonly codecKeyFile: string;
+  readonly codec: EncryptionCodec;
+  readonly dataConverter: DataConverter;
+  readonly metrics: InMemoryMetrics;
+  readonly deps: WorkerDeps | undefined;
+  /** Stack env plus what a CLI or worker child process needs to join this harness. */
+  childEnv(extra?: Record<string, string>): NodeJS.ProcessEnv;
+  start<R>(workflow: string, input: unknown, workflowId?: string): Promise<{ handle: WorkflowHandle; result: Promise<R> }>;
+  run<R>(workflow: string, input: unknown, workflowId?: string): Promise<R>;
+  close(): Promise<void>;
+}
+
+export function uniqueId(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  installQuietRuntime();
+  const id = uniqueId('e2e');
+  const address = stackVar('TEMPORAL_ADDRESS');
+  const namespace = stackEnv().TEMPORAL_NAMESPACE ?? 'default';
+  const tmp = await mkdtemp(join(tmpdir(), 'coffer-e2e-'));
+  const codecKeyFile = join(tmp, 'codec.key');
+  const codec = EncryptionCodec.fromKeyFile(codecKeyFile, true);
+  const dataConverter = createDataConverter(codec);
+  const taskQueue = `coffer-test-${id}`;
+  const host = `host-${id}`;
+  const hostQueue = `${taskQueue}@${host}`;
+  const metrics = new InMemoryMetrics();
+  const storageEnv: Record<string, string> = {};
+  for (const [k, v] of Object.entries({ ...stackEnv(), ...process.env })) if (v !== undefined) storageEnv[k] = v;
+
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection, namespace, dataConverter });
+
+  let nativeConnection: NativeConnection | undefined;
+  let workers: CofferWorkers | undefined;
+  let running: Promise<void> | undefined;
+  let deps: WorkerDeps | undefined;
+  if (options.workers !== false) {
+    nativeConnection = await NativeConnection.connect({ address });
+    deps = createWorkerDeps(
+      { secrets: { password: TEST_PASSWORD }, scratchDir: join(tmp, 'scratch'), storageEnv, engine: {} },
+      metrics,
+      options.engine,
+    );
+    workers = await createCofferWorkers({
+      connection: nativeConnection,
+      namespace,
+      taskQueue,
+      hostTaskQueue: hostQueue,
+      activities: createActivities(deps),
+      dataConverter,
+      workflowBundle: await workflowBundle(),
+      shutdownGraceTime: '2s',
+    });
+    running = workers.run();
+  }
+
+  const harness: Harness = {
+    id,
+    client,
+    taskQueue,
+    hostQueue,
+    host,
+    tmp,
+    codecKeyFile,
+    codec,
+    dataConverter,
+    metrics,
+    deps,
+    childEnv(extra = {}) {
+      return {
+        ...process.env,
+        COFFER_TASK_QUEUE: taskQueue,
+        COFFER_HOST: host,
+        COFFER_HOST_TASK_QUEUE: hostQueue,
+        COFFER_CODEC_KEY_FILE: codecKeyFile,
+        COFFER_PASSWORD: TEST_PASSWORD,
+        COFFER_METRICS_BIND: 'off',
+        COFFER_SCRATCH_DIR: join(tmp, 'scratch'),
+        ...extra,
+      };
+    },
+    async start<R>(workflow: string, input: unknown, workflowId = uniqueId(workflow)) {
+      const handle = await client.workflow.start(workflow, { taskQueue, workflowId, args: [input] });
+      return { handle, result: handle.result() as Promise<R> };
+    },
+    async run<R>(workflow: string, input: unknown, workflowId?: string) {
+      const { result } = await harness.start<R>(workflow, input, workflowId);
+      return result;
+    },
+    async close() {
+      workers?.shutdown();
+      await running?.catch(() => undefined);
+      await deps?.repositories.closeAll();
+      await nativeConnection?.close();
+      await connection.close();
+      await rm(tmp, { recursive: true, force: true });
+    },
+  };
+  return harness;
+}
