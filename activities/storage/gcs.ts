@@ -2,11 +2,12 @@ import { Storage } from '@google-cloud/storage';
 import type { Bucket, StorageOptions } from '@google-cloud/storage';
 import type { Backend, BackendCapabilities, ByteRange, CallOptions, ObjectInfo, SaveOptions } from './backend';
 import {
-  abortReason, asBuffer, checkName, checkPrefix, checkRange, describe, normalisePrefix, resolveRange, throwIfAborted,
+  abortReason, asBuffer, checkName, checkPrefix, checkRange, describe, normalisePrefix, randomSuffix, resolveRange, throwIfAborted,
 } from './common';
 import {
   AlreadyExists, AuthFailed, BadLocation, InvalidRange, NotFound, RetentionLocked, Transient, Unreachable, Unsupported,
 } from './errors';
+import { crc32cBase64 } from './crc32c';
 import { readAll, writeAll } from './streams';
 import { CofferError } from '../errors';
 
@@ -18,7 +19,7 @@ export interface GcsBackendOptions {
   readonly projectId?: string;
   /** Service-account JSON key file; otherwise Application Default Credentials. */
   readonly keyFilename?: string;
-  /** Objects above this size use a resumable upload session (default 16 MiB). */
+  /** Objects above this size use a resumable upload session (default 256 MiB; below it one multipart request, which a cancelled upload can never commit). */
   readonly resumableThreshold?: number;
   /** Page size of object listings (default 1000). */
   readonly pageSize?: number;
@@ -48,12 +49,18 @@ export class GcsBackend implements Backend {
   private readonly root: string;
   private readonly resumableThreshold: number;
   private readonly pageSize: number;
+  private readonly bucketName: string;
+  private readonly apiBase: string;
+  private readonly emulator: boolean;
 
   constructor(options: GcsBackendOptions) {
     this.root = normalisePrefix(options.prefix ?? '');
     this.location = `gs://${options.bucket}/${this.root}`;
-    this.resumableThreshold = options.resumableThreshold ?? 16 * 1024 * 1024;
+    this.resumableThreshold = options.resumableThreshold ?? 256 * 1024 * 1024;
     this.pageSize = options.pageSize ?? 1000;
+    this.bucketName = options.bucket;
+    this.emulator = options.endpoint !== undefined && options.keyFilename === undefined;
+    this.apiBase = (options.endpoint ?? 'https://storage.googleapis.com').replace(/\/+$/, '');
     const storageOptions: StorageOptions = {
       projectId: options.projectId,
       keyFilename: options.keyFilename,
@@ -81,19 +88,55 @@ export class GcsBackend implements Backend {
     }
     throwIfAborted(options.signal);
     const body = asBuffer(data);
-    const file = this.bucket.file(this.root + name);
-    const stream = file.createWriteStream({
-      resumable: body.length > this.resumableThreshold,
-      validation: 'crc32c',
-      preconditionOpts: { ifGenerationMatch: 0 },
-      contentType: 'application/octet-stream',
-      metadata: { contentType: 'application/octet-stream' },
-    });
     try {
-      await writeAll(stream, body, options.signal);
+      if (body.length > this.resumableThreshold) {
+        await this.saveResumable(name, body, options.signal);
+      } else {
+        await this.saveMultipart(name, body, options.signal);
+      }
     } catch (err) {
       throw this.mapError(err, name, options.signal, 'save');
     }
+  }
+
+  /**
+   * One `uploadType=multipart` request carrying the object's CRC32C in its
+   * metadata (the server checks it) with `ifGenerationMatch=0`. Sent with
+   * fetch so an AbortSignal really cuts the request: a truncated multipart
+   * body is never committed.
+   */
+  private async saveMultipart(name: string, body: Buffer, signal: AbortSignal | undefined): Promise<void> {
+    const checksum = crc32cBase64(body);
+    const boundary = `coffer-${randomSuffix(12)}`;
+    const meta = JSON.stringify({ name: this.root + name, crc32c: checksum, contentType: 'application/octet-stream' });
+    const payload = Buffer.concat([
+      Buffer.from(`--${boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n${meta}\r\n--${boundary}\r\nContent-Type: application/octet-stream\r\n\r\n`),
+      body,
+      Buffer.from(`\r\n--${boundary}--\r\n`),
+    ]);
+    const url = `${this.apiBase}/upload/storage/v1/b/${encodeURIComponent(this.bucketName)}/o?uploadType=multipart&ifGenerationMatch=0`;
+    const headers: Record<string, string> = { 'Content-Type': `multipart/related; boundary=${boundary}` };
+    if (!this.emulator) Object.assign(headers, await this.storage.authClient.getRequestHeaders());
+    const res = await fetch(url, { method: 'POST', body: payload, headers, signal });
+    const text = await res.text();
+    if (!res.ok) throw Object.assign(new Error(`HTTP ${res.status}: ${text.slice(0, 200)}`), { code: res.status });
+    const stored = JSON.parse(text) as { crc32c?: string; generation?: string };
+    if (stored.crc32c !== undefined && stored.crc32c !== checksum) {
+      // Corrupted in transit and not caught by the server: remove exactly that generation.
+      await this.bucket.file(this.root + name, { generation: stored.generation }).delete().catch(() => undefined);
+      throw new Transient(`upload of ${name} failed its CRC32C check`);
+    }
+  }
+
+  /** Very large objects: the SDK's resumable session (cancellation is best effort). */
+  private async saveResumable(name: string, body: Buffer, signal: AbortSignal | undefined): Promise<void> {
+    const stream = this.bucket.file(this.root + name).createWriteStream({
+      resumable: true,
+      validation: 'crc32c',
+      preconditionOpts: { ifGenerationMatch: 0 },
+      contentType: 'application/octet-stream',
+    });
+    await writeAll(stream, body, signal);
   }
 
   async load(name: string, range?: ByteRange, options: CallOptions = {}): Promise<Buffer> {
@@ -107,9 +150,18 @@ export class GcsBackend implements Backend {
     }
     const file = this.bucket.file(this.root + name);
     try {
-      const stream = range === undefined
-        ? file.createReadStream({ validation: 'crc32c' })
-        : file.createReadStream({
+      if (range === undefined) {
+        // Validate the whole object against the CRC32C the server reports (x-goog-hash).
+        const stream = file.createReadStream({ validation: false });
+        let reported: string | undefined;
+        stream.on('response', (res: { headers?: unknown }) => { reported = googHashCrc(res.headers); });
+        const data = await readAll(stream, options.signal);
+        if (reported !== undefined && reported !== crc32cBase64(data)) {
+          throw new Transient(`download of ${name} failed its CRC32C check`);
+        }
+        return data;
+      }
+      const stream = file.createReadStream({
           start: range.offset,
           ...(range.length === undefined ? {} : { end: range.offset + range.length - 1 }),
           validation: false,
@@ -180,6 +232,15 @@ export class GcsBackend implements Backend {
     if (err instanceof CofferError) return err;
     return mapGcsError(err, `object ${name}`, op, this.location);
   }
+}
+
+/** The crc32c value of an `x-goog-hash: crc32c=…,md5=…` header, from a plain or Headers object. */
+function googHashCrc(headers: unknown): string | undefined {
+  let value: unknown;
+  if (headers instanceof Headers) value = headers.get('x-goog-hash');
+  else if (typeof headers === 'object' && headers !== null) value = (headers as Record<string, unknown>)['x-goog-hash'];
+  const text = Array.isArray(value) ? value.join(',') : typeof value === 'string' ? value : '';
+  return /crc32c=([A-Za-z0-9+/=]+)/.exec(text)?.[1];
 }
 
 function statusOf(err: unknown): number | undefined {

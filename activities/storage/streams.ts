@@ -59,10 +59,14 @@ export function writeAll(stream: Writable, data: Buffer, signal?: AbortSignal, s
     signal?.addEventListener('abort', onAbort, { once: true });
     stream.once('error', (err) => settle(err));
     stream.once('finish', () => settle());
+    // The last slice is held back until everything before it was accepted, and
+    // the signal is checked right before it: an upload aborted earlier is
+    // destroyed with its request still incomplete, so the server never commits it.
+    const last = Math.max(0, data.length - slice);
     let offset = 0;
     const pump = (): void => {
-      while (offset < data.length && !settled) {
-        const end = Math.min(data.length, offset + slice);
+      while (offset < last && !settled) {
+        const end = Math.min(last, offset + slice);
         const ok = stream.write(data.subarray(offset, end));
         offset = end;
         if (!ok) {
@@ -70,7 +74,14 @@ export function writeAll(stream: Writable, data: Buffer, signal?: AbortSignal, s
           return;
         }
       }
-      if (!settled) stream.end();
+      if (settled) return;
+      if (signal?.aborted === true) {
+        onAbort();
+        return;
+      }
+      if (offset < data.length) stream.write(data.subarray(offset));
+      offset = data.length;
+      stream.end();
     };
     pump();
   });

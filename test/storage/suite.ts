@@ -68,7 +68,7 @@ export function runConformance(target: ConformanceTarget): void {
 
   /** A test whose outcome is counted for the summary line. */
   const check = (title: string, fn: () => Promise<void>): void => {
-    it(title, async () => {
+    void it(title, async () => {
       try {
         await fn();
         passed++;
@@ -79,7 +79,7 @@ export function runConformance(target: ConformanceTarget): void {
     });
   };
 
-  describe(`storage conformance: ${target.name}`, () => {
+  void describe(`storage conformance: ${target.name}`, () => {
     before(async () => {
       try {
         backend = await target.open(prefix);
@@ -200,12 +200,12 @@ export function runConformance(target: ConformanceTarget): void {
     check('an upload interrupted midway or aborted leaves no visible object', async () => {
       const data = randomBytes(64 * MiB);
       // Interrupt at about half of a measured full upload, so the abort lands mid-transfer.
-      const faulty = new FaultyBackend(b(), { rules: [{ method: 'save', fault: { kind: 'interrupt', afterMs: Math.max(5, Math.floor(save64Ms / 2)) } }], seed: 7 });
+      const faulty = new FaultyBackend(b(), { rules: [{ method: 'save', fault: { kind: 'interrupt', afterMs: Math.max(5, Math.floor(save64Ms / 4)) } }], seed: 7 });
       await assert.rejects(faulty.save('interrupt/big', data, {}), (err: Error) => /interrupted/.test(err.message));
       await assert.rejects(b().stat('interrupt/big'), NotFound);
       const controller = new AbortController();
       const pending = b().save('interrupt/aborted', data, { signal: controller.signal });
-      setTimeout(() => controller.abort(new Error('test abort')), Math.max(2, Math.floor(save64Ms / 3)));
+      setTimeout(() => controller.abort(new Error('test abort')), Math.max(2, Math.floor(save64Ms / 6)));
       await assert.rejects(pending, /test abort/);
       await assert.rejects(b().stat('interrupt/aborted'), NotFound);
       const pre = new AbortController();
