@@ -3,15 +3,21 @@
  * (coffer-run) on a local-directory repository with default init options, so
  * wall time and peak RSS are measured per process like restic's and borg's.
  *
+ * Run from sources (tsx), the child would pay tsx's loader on every start
+ * (~1–2 s here, against ~0.3 s compiled), which restic and borg do not; so
+ * setup() first emits plain JavaScript of coffer-run and everything it imports
+ * (tsc --noCheck) into .data/bench/coffer-build and the children run that.
+ * COFFER_BENCH_TSX=1 runs the children through tsx instead.
+ *
  * COFFER_BENCH_CPU_PROF=<dir> runs the children with `node --cpu-prof` and
  * leaves the .cpuprofile files (one per thread) in <dir>/<operation>/.
  */
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { RESULT_PREFIX } from './coffer-run';
 import { duBytes, runMeasured } from './measure';
-import { runningCompiled } from './paths';
+import { benchDataDir, projectRoot, runningCompiled } from './paths';
 import type { BenchContext, OpResult, Runner } from './runner';
 
 type ChildOp = 'init' | 'first-backup' | 'second-backup' | 'restore' | 'verify';
@@ -25,9 +31,12 @@ export function createCofferRunner(ctx: BenchContext): Runner {
     COFFER_BENCH_PASSPHRASE: ctx.passphrase,
   };
 
+  // How children start: compiled JS next to this file, a private build, or tsx.
+  let script = join(__dirname, runningCompiled() ? 'coffer-run.js' : 'coffer-run.ts');
+  let viaTsx = !runningCompiled();
+
   const child = async (op: ChildOp, extraEnv: NodeJS.ProcessEnv = {}): Promise<OpResult> => {
-    const script = join(__dirname, runningCompiled() ? 'coffer-run.js' : 'coffer-run.ts');
-    const nodeArgs = runningCompiled() ? [] : ['--import', 'tsx'];
+    const nodeArgs = viaTsx ? ['--import', 'tsx'] : [];
     const profDir = process.env.COFFER_BENCH_CPU_PROF;
     if (profDir) {
       // One directory per operation; node names the files per process and thread.
@@ -45,10 +54,15 @@ export function createCofferRunner(ctx: BenchContext): Runner {
   return {
     name: 'coffer',
     async describe() {
-      return 'Coffer engine in-process (one node process per operation), local-directory backend, default init options';
+      return `Coffer engine in-process (one node process per operation, ${viaTsx ? 'through tsx' : 'compiled JS'}), local-directory backend, default init options`;
     },
     async setup() {
       await mkdir(ctx.workDir, { recursive: true });
+      if (viaTsx && process.env.COFFER_BENCH_TSX !== '1') {
+        script = await buildChild(ctx.log);
+        viaTsx = false;
+      }
+      ctx.log(`coffer: children run ${viaTsx ? 'through tsx' : 'compiled'}: ${script}`);
       await child('init');
     },
     firstBackup: () => child('first-backup'),
@@ -67,4 +81,22 @@ export function createCofferRunner(ctx: BenchContext): Runner {
 function locateRestored(target: string, source: string): string {
   const candidates = [join(target, source), join(target, basename(source)), target];
   return candidates.find((c) => existsSync(join(c, 'small'))) ?? candidates[0];
+}
+
+/** Emits JavaScript for coffer-run and its imports; returns the entry's path. */
+async function buildChild(log: (line: string) => void): Promise<string> {
+  const root = projectRoot();
+  const out = join(benchDataDir(), 'coffer-build');
+  const tmp = `${out}.tmp-${process.pid}`;
+  await rm(tmp, { recursive: true, force: true });
+  const started = performance.now();
+  const tsc = require.resolve('typescript/bin/tsc', { paths: [root] });
+  // Same module settings as tsconfig.json; no type check (tsc/eslint do that), only emit.
+  await runMeasured([process.execPath, tsc, '--noCheck', '--module', 'node16', '--moduleResolution', 'node16', '--target', 'es2022',
+    '--esModuleInterop', '--skipLibCheck', '--resolveJsonModule', '--strict', '--types', 'node', '--sourceMap',
+    '--rootDir', root, '--outDir', tmp, join(root, 'scripts', 'bench', 'coffer-run.ts')], { cwd: root });
+  await rm(out, { recursive: true, force: true });
+  await rename(tmp, out);
+  log(`coffer: compiled the engine for the benchmark in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  return join(out, 'scripts', 'bench', 'coffer-run.js');
 }

@@ -65,9 +65,9 @@ async function main(): Promise<void> {
 
   const results = new Map<string, { description: string; ops: Partial<Record<Operation, OpResult>>; repoSizeBytes?: number }>();
   for (const r of runners) {
+    await r.setup();
     const description = await r.describe();
     log(`${r.name}: ${description}`);
-    await r.setup();
     results.set(r.name, { description, ops: {} });
   }
 

@@ -34,7 +34,7 @@ export interface BenchContext {
 export interface Runner {
   /** Short lower-case name used in output lines (e.g. `coffer`, `restic`, `borg`). */
   readonly name: string;
-  /** How the tool is configured, for the report (version, compression, …). */
+  /** How the tool is configured, for the report (version, compression, …); called after setup(). */
   describe(): Promise<string>;
   /** Creates the repository. Not part of the timed metrics. */
   setup(): Promise<void>;
