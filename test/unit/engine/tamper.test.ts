@@ -130,7 +130,9 @@ for (const kind of BACKEND_KINDS) {
         assert.ok(kinds.includes(`pack-size ${packs[0].name}`), kinds.join('\n'));
         assert.ok(kinds.includes(`missing-pack ${packs[1].name}`), kinds.join('\n'));
         if (packs[3] !== undefined) assert.ok(report.findings.some((x) => x.object === packs[3].name && (x.kind === 'pack-size' || x.kind === 'pack-header')), kinds.join('\n'));
-        for (const x of report.findings) assert.ok(x.snapshots.length > 0 || x.kind === 'pack-header', `${x.kind} names snapshots`);
+        // Affected snapshots are named unless a damaged tree hid what lies below it.
+        const walkComplete = !report.findings.some((x) => x.kind === 'tree-unreadable');
+        for (const x of report.findings) assert.ok(x.snapshots.length > 0 || x.kind === 'pack-header' || !walkComplete, `${x.kind} names snapshots: ${JSON.stringify(report.findings)}`);
       } finally {
         await f.cleanup();
       }
