@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 
 /**
  * The local stack writes every endpoint and test credential to one KEY=VALUE
@@ -7,7 +7,18 @@ import { resolve } from 'node:path';
  * the CLI read it when present; real deployments set the same variables in
  * the environment instead.
  */
-export const DEFAULT_STACK_ENV_FILE = resolve(__dirname, '..', '..', '.data', 'stack.env');
+export const DEFAULT_STACK_ENV_FILE = join(projectRoot(__dirname), '.data', 'stack.env');
+
+/** The nearest directory holding package.json: the same from sources and from dist/. */
+function projectRoot(start: string): string {
+  let dir = start;
+  for (;;) {
+    if (existsSync(join(dir, 'package.json')) && !dir.endsWith('dist')) return dir;
+    const parent = dirname(dir);
+    if (parent === dir) return start;
+    dir = parent;
+  }
+}
 
 export function parseEnvFile(text: string): Record<string, string> {
   const vars: Record<string, string> = {};
