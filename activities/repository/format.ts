@@ -20,6 +20,8 @@ export const ObjectType = {
   packHeader: 'pack-header',
   chunkData: 'chunk-data',
   chunkTree: 'chunk-tree',
+  auditHead: 'audit-head',
+  drillReport: 'drill-report',
 } as const;
 export type ObjectTypeName = (typeof ObjectType)[keyof typeof ObjectType];
 
@@ -35,6 +37,8 @@ export const OBJECT_TYPE_CODES: Readonly<Record<ObjectTypeName, number>> = {
   'chunk-data': 8,
   'chunk-tree': 9,
   'plan-files': 10,
+  'audit-head': 11,
+  'drill-report': 12,
 };
 
 export type ChunkType = 'data' | 'tree';
@@ -71,6 +75,12 @@ export const Names = {
   batch: (planId: string, batch: number): string => `plans/${planId}/batch-${batch}`,
   batchPartPrefix: (planId: string, batch: number): string => `plans/${planId}/part-${batch}-`,
   batchPart: (planId: string, batch: number, part: number): string => `plans/${planId}/part-${batch}-${part}`,
+  /** Audit chain checkpoints; the zero-padded seq makes names sort in seq order. */
+  auditPrefix: 'audit/',
+  auditHead: (seqPadded: string): string => `audit/head-${seqPadded}`,
+  /** DR drill reports, named by a keyed hash of the drill id. */
+  drillsPrefix: 'drills/',
+  drillReport: (id: string): string => `drills/${id}`,
 } as const;
 
 /** Parses `data/ab/<id>` into the pack id, or undefined for foreign names. */
