@@ -53,7 +53,7 @@ export interface CommitBackupInput {
 
 export function backupActivities(deps: ResolvedDeps) {
   return {
-    async planBackup(input: PlanBackupInput): Promise<BackupPlan> {
+    planBackup: async (input: PlanBackupInput): Promise<BackupPlan> => {
       return runActivity(deps.metrics, async (frame) => {
         if (input.paths.length === 0) throw new InvalidInput('nothing to back up: give at least one path');
         const relative = input.paths.find((p) => !isAbsolute(p));
@@ -75,7 +75,7 @@ export function backupActivities(deps: ResolvedDeps) {
       });
     },
 
-    async backupBatch(input: BackupBatchInput): Promise<BatchOutcome> {
+    backupBatch: async (input: BackupBatchInput): Promise<BatchOutcome> => {
       return runActivity<BatchCursor, BatchOutcome>(deps.metrics, async (frame) => {
         const previousCursor = frame.previous?.cursor;
         const resume = previousCursor !== undefined && previousCursor.batch === input.batch ? previousCursor : undefined;
@@ -108,7 +108,7 @@ export function backupActivities(deps: ResolvedDeps) {
       });
     },
 
-    async commitBackup(input: CommitBackupInput): Promise<SnapshotSummary> {
+    commitBackup: async (input: CommitBackupInput): Promise<SnapshotSummary> => {
       return runActivity(deps.metrics, async (frame) => {
         frame.phase('commit');
         return deps.repositories.use(input.repo, async (repository) => repository.commitBackup(input.planId));

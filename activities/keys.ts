@@ -21,7 +21,7 @@ export interface RotateBatchInput {
 
 export function keyActivities(deps: ResolvedDeps) {
   return {
-    async beginKeyRotation(input: RotationInput): Promise<RotationStatus> {
+    beginKeyRotation: async (input: RotationInput): Promise<RotationStatus> => {
       return runActivity(deps.metrics, async (frame) => {
         frame.phase('begin');
         const status = await deps.repositories.use(input.repo, async (repository) => repository.beginRotation());
@@ -29,7 +29,7 @@ export function keyActivities(deps: ResolvedDeps) {
       });
     },
 
-    async rotateKeyBatch(input: RotateBatchInput): Promise<RotationStatus> {
+    rotateKeyBatch: async (input: RotateBatchInput): Promise<RotationStatus> => {
       return runActivity(deps.metrics, async (frame) => {
         if (!Number.isInteger(input.maxPacks) || input.maxPacks < 1) throw new InvalidInput('maxPacks must be a positive integer');
         frame.phase('rotate');
@@ -39,7 +39,7 @@ export function keyActivities(deps: ResolvedDeps) {
       });
     },
 
-    async finishKeyRotation(input: RotationInput): Promise<RotationStatus> {
+    finishKeyRotation: async (input: RotationInput): Promise<RotationStatus> => {
       return runActivity(deps.metrics, async (frame) => {
         frame.phase('finish');
         // The engine re-opens from storage to prove the new epoch decrypts everything; drop our cached

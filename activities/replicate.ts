@@ -37,7 +37,7 @@ export interface ReplicateSnapshotsInput {
 
 export function replicateActivities(deps: ResolvedDeps) {
   return {
-    async replicateSnapshots(input: ReplicateSnapshotsInput): Promise<CopySnapshotsResult> {
+    replicateSnapshots: async (input: ReplicateSnapshotsInput): Promise<CopySnapshotsResult> => {
       return runActivity(deps.metrics, async (frame) => {
         frame.phase('copy');
         return deps.repositories.use(input.source, async (source) => {

@@ -44,14 +44,14 @@ export interface ListSnapshotsInput {
 
 export function repositoryActivities(deps: ResolvedDeps) {
   return {
-    async initRepository(input: InitRepositoryInput): Promise<InitRepositoryOutput> {
+    initRepository: async (input: InitRepositoryInput): Promise<InitRepositoryOutput> => {
       return runActivity(deps.metrics, async () => {
         const repository = await deps.repositories.init(input.repo, input.options);
         return { repositoryId: repository.id, location: repository.location, keyEpoch: repository.currentEpoch };
       });
     },
 
-    async resolveSnapshot(input: ResolveSnapshotInput): Promise<SnapshotSummary> {
+    resolveSnapshot: async (input: ResolveSnapshotInput): Promise<SnapshotSummary> => {
       return runActivity(deps.metrics, async () => {
         let ref: string | { asOf: string };
         if (input.asOf !== undefined) {
@@ -65,7 +65,7 @@ export function repositoryActivities(deps: ResolvedDeps) {
       });
     },
 
-    async listSnapshotEntries(input: ListSnapshotsInput): Promise<SnapshotEntry[]> {
+    listSnapshotEntries: async (input: ListSnapshotsInput): Promise<SnapshotEntry[]> => {
       return runActivity(deps.metrics, async () => {
         const snapshots = await deps.repositories.use(input.repo, async (repository) => repository.listSnapshots());
         return snapshots

@@ -104,7 +104,7 @@ function fsFailure(message: string, err: unknown): Error {
 
 export function restoreActivities(deps: ResolvedDeps) {
   return {
-    async prepareRestore(input: PrepareRestoreInput): Promise<RestorePaths> {
+    prepareRestore: async (input: PrepareRestoreInput): Promise<RestorePaths> => {
       return runActivity(deps.metrics, async () => {
         if (!isAbsolute(input.target)) {
           throw new InvalidInput(`restore target '${input.target}' is not absolute`, { hint: 'the CLI resolves paths; from the UI give an absolute path' });
@@ -132,7 +132,7 @@ export function restoreActivities(deps: ResolvedDeps) {
       });
     },
 
-    async restoreSnapshot(input: RestoreSnapshotInput): Promise<RestoreResult> {
+    restoreSnapshot: async (input: RestoreSnapshotInput): Promise<RestoreResult> => {
       return runActivity(deps.metrics, async (frame) => {
         frame.phase('restore');
         const result = await deps.repositories.use(input.repo, async (repository) =>
@@ -153,7 +153,7 @@ export function restoreActivities(deps: ResolvedDeps) {
       });
     },
 
-    async compareRestore(input: RestoreSnapshotInput): Promise<CompareOutcome> {
+    compareRestore: async (input: RestoreSnapshotInput): Promise<CompareOutcome> => {
       return runActivity(deps.metrics, async (frame) => {
         frame.phase('compare');
         const result = await deps.repositories.use(input.repo, async (repository) =>
@@ -173,7 +173,7 @@ export function restoreActivities(deps: ResolvedDeps) {
     },
 
     /** Moves the verified staging tree into place; idempotent, rolls back on failure. */
-    async swapRestore(input: SwapRestoreInput): Promise<SwapRestoreOutput> {
+    swapRestore: async (input: SwapRestoreInput): Promise<SwapRestoreOutput> => {
       return runActivity(deps.metrics, async () => {
         const { target, staging, previous } = input.paths;
         const [stagingKind, targetKind, previousKind] = await Promise.all([kindOf(staging), kindOf(target), kindOf(previous)]);
@@ -210,7 +210,7 @@ export function restoreActivities(deps: ResolvedDeps) {
     },
 
     /** Removes a staging or scratch directory Coffer created (refuses any other path). */
-    async discardRestore(input: DiscardInput): Promise<void> {
+    discardRestore: async (input: DiscardInput): Promise<void> => {
       return runActivity(deps.metrics, async () => {
         const path = resolve(input.path);
         const name = basename(path);
@@ -223,7 +223,7 @@ export function restoreActivities(deps: ResolvedDeps) {
     },
 
     /** A fresh scratch directory for a drill, unique per workflow, on this host. */
-    async prepareScratch(): Promise<{ path: string }> {
+    prepareScratch: async (): Promise<{ path: string }> => {
       return runActivity(deps.metrics, async () => {
         const path = join(resolve(deps.scratchDir), `drill-${jobToken(currentWorkflowId())}`);
         await mkdir(path, { recursive: true, mode: 0o700 });

@@ -18,7 +18,7 @@ export interface PruneRepositoryInput {
 
 export function retentionActivities(deps: ResolvedDeps) {
   return {
-    async pruneRepository(input: PruneRepositoryInput): Promise<PruneReport> {
+    pruneRepository: async (input: PruneRepositoryInput): Promise<PruneReport> => {
       return runActivity(deps.metrics, async (frame) => {
         if (input.keep.length === 0) {
           throw new InvalidInput('refusing to prune with no snapshot kept', { hint: 'a retention policy must keep at least one snapshot' });

@@ -30,7 +30,7 @@ export interface VerifyOutcome {
 
 export function verifyActivities(deps: ResolvedDeps) {
   return {
-    async verifyRepository(input: VerifyRepositoryInput): Promise<VerifyOutcome> {
+    verifyRepository: async (input: VerifyRepositoryInput): Promise<VerifyOutcome> => {
       return runActivity(deps.metrics, async (frame) => {
         if (input.level !== 'structure' && input.level !== 'read-data') {
           throw new InvalidInput(`unknown verify level '${String(input.level)}'`, { hint: "use 'structure' or 'read-data'" });

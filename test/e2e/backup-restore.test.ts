@@ -32,7 +32,7 @@ export function failureCode(err: unknown): string | undefined {
   return undefined;
 }
 
-describe('backup and restore through the workflows', () => {
+void describe('backup and restore through the workflows', () => {
   let h: Harness;
   before(async () => {
     // Small batches so a modest tree spans several parallel batches.
@@ -46,7 +46,7 @@ describe('backup and restore through the workflows', () => {
   ];
 
   for (const [name, repoFor] of backends) {
-    test(`${name}: init, backup, restore into staging, compare, swap`, async () => {
+    void test(`${name}: init, backup, restore into staging, compare, swap`, async () => {
       const repo = repoFor(h);
       const source = join(h.tmp, `src-${basename(repo)}`);
       await makeTree(source, { smallFiles: 40, largeFiles: [3 * 1024 * 1024 + 17] });
@@ -115,7 +115,7 @@ describe('backup and restore through the workflows', () => {
     });
   }
 
-  test('a wrong repository and bad input fail non-retryably with their codes', async () => {
+  void test('a wrong repository and bad input fail non-retryably with their codes', async () => {
     await assert.rejects(h.run('restoreWorkflow', { repo: join(h.tmp, 'nothing-here'), target: join(h.tmp, 'x'), host: h.host, hostQueue: h.hostQueue }), (err: unknown) => {
       assert.equal(failureCode(err), 'COFFER-E207');
       return true;
@@ -145,14 +145,14 @@ function runCli(h: Harness, args: readonly string[], env: Record<string, string>
   });
 }
 
-describe('the coffer CLI as a child process', () => {
+void describe('the coffer CLI as a child process', () => {
   let h: Harness;
   before(async () => {
     h = await startHarness();
   });
   after(async () => h.close());
 
-  test('init, backup, snapshots, restore, verify; user errors are one line with exit status 2', async () => {
+  void test('init, backup, snapshots, restore, verify; user errors are one line with exit status 2', async () => {
     const repo = join(h.tmp, 'cli-repo');
     const source = join(h.tmp, 'cli-src');
     await makeTree(source, { smallFiles: 10, largeFiles: [512 * 1024] });

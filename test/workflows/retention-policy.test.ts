@@ -16,8 +16,8 @@ function daily(days: number, extra: Partial<RetentionSnapshot> = {}): RetentionS
   return Array.from({ length: days }, (_, i) => snap(new Date(end - i * 86_400_000).toISOString(), extra));
 }
 
-describe('retention policy', () => {
-  test('keepLast keeps the n newest, whatever the input order', () => {
+void describe('retention policy', () => {
+  void test('keepLast keeps the n newest, whatever the input order', () => {
     const snaps = daily(10).reverse();
     const plan = planRetention(snaps, { keepLast: 3 });
     assert.deepEqual(plan.keep, snaps.slice(-3).reverse().map((s) => s.id));
@@ -25,7 +25,7 @@ describe('retention policy', () => {
     assert.deepEqual(plan.groups[0]?.keep.map((d) => d.reasons), [['last'], ['last'], ['last']]);
   });
 
-  test('daily keeps the newest snapshot of each of the last n days that have one', () => {
+  void test('daily keeps the newest snapshot of each of the last n days that have one', () => {
     const base = Date.UTC(2024, 0, 10, 0);
     const snaps = [
       snap(new Date(base + 1 * 3_600_000).toISOString()),
@@ -40,7 +40,7 @@ describe('retention policy', () => {
     assert.equal(plan.remove.length, 2);
   });
 
-  test('GFS: daily 7, weekly 4, monthly 6, yearly 2 over 400 daily snapshots', () => {
+  void test('GFS: daily 7, weekly 4, monthly 6, yearly 2 over 400 daily snapshots', () => {
     const snaps = daily(400);
     const plan = planRetention(snaps, { keepDaily: 7, keepWeekly: 4, keepMonthly: 6, keepYearly: 2 });
     const group = plan.groups[0];
@@ -58,26 +58,26 @@ describe('retention policy', () => {
     assert.ok(plan.keep.length >= 14 && plan.keep.length <= 19, `kept ${plan.keep.length}`);
   });
 
-  test('hourly buckets by UTC hour', () => {
+  void test('hourly buckets by UTC hour', () => {
     const snaps = [snap('2024-03-01T10:05:00Z'), snap('2024-03-01T10:55:00Z'), snap('2024-03-01T09:59:59Z'), snap('2024-03-01T08:00:00Z')];
     const plan = planRetention(snaps, { keepHourly: 2 });
     assert.deepEqual(plan.groups[0]?.keep.map((d) => d.time), ['2024-03-01T10:55:00Z', '2024-03-01T09:59:59Z']);
   });
 
-  test('ISO weeks: the year of the week is that of its Thursday', () => {
+  void test('ISO weeks: the year of the week is that of its Thursday', () => {
     assert.deepEqual(isoWeek(new Date('2021-01-03T12:00:00Z')), { year: 2020, week: 53 });
     assert.deepEqual(isoWeek(new Date('2024-12-30T00:00:00Z')), { year: 2025, week: 1 });
     assert.deepEqual(isoWeek(new Date('2024-06-30T03:00:00Z')), { year: 2024, week: 26 });
   });
 
-  test('keepWithin is measured from the group newest snapshot, not from now', () => {
+  void test('keepWithin is measured from the group newest snapshot, not from now', () => {
     const snaps = daily(30);
     const plan = planRetention(snaps, { keepWithin: '1w' });
     assert.equal(plan.keep.length, 8); // days 0..7 inclusive of the 7-day window edge
     assert.ok(plan.groups[0]?.keep.every((d) => d.reasons.includes('within 1w')));
   });
 
-  test('keepTags keeps tagged snapshots regardless of age', () => {
+  void test('keepTags keeps tagged snapshots regardless of age', () => {
     const snaps = daily(10);
     const tagged = snap('2020-01-01T00:00:00Z', { tags: ['keep', 'audit'] });
     const plan = planRetention([...snaps, tagged], { keepLast: 1, keepTags: ['audit'] });
@@ -85,7 +85,7 @@ describe('retention policy', () => {
     assert.equal(plan.keep.length, 2);
   });
 
-  test('groups by host and paths: each group decided alone', () => {
+  void test('groups by host and paths: each group decided alone', () => {
     const a = daily(5, { host: 'alpha' });
     const b = daily(5, { host: 'beta' });
     const c = daily(5, { host: 'alpha', paths: ['/etc'] });
@@ -97,7 +97,7 @@ describe('retention policy', () => {
     assert.equal(byHostOnly.groups.length, 2);
   });
 
-  test('a group the policy would empty is refused and removes nothing', () => {
+  void test('a group the policy would empty is refused and removes nothing', () => {
     const tagged = daily(3, { host: 'alpha', tags: ['keep'] });
     const untagged = daily(3, { host: 'beta' });
     const plan = planRetention([...tagged, ...untagged], { keepTags: ['keep'] });
@@ -106,7 +106,7 @@ describe('retention policy', () => {
     assert.ok(untagged.every((s) => !plan.remove.includes(s.id)));
   });
 
-  test('policies that keep nothing or are malformed are rejected', () => {
+  void test('policies that keep nothing or are malformed are rejected', () => {
     assert.throws(() => planRetention(daily(3), {}), RetentionPolicyError);
     assert.throws(() => planRetention(daily(3), { keepLast: 0 }), RetentionPolicyError);
     assert.throws(() => planRetention(daily(3), { keepDaily: -1 }), RetentionPolicyError);
@@ -115,13 +115,13 @@ describe('retention policy', () => {
     assert.throws(() => planRetention([snap('not a time')], { keepLast: 1 }), RetentionPolicyError);
   });
 
-  test('durations', () => {
+  void test('durations', () => {
     assert.equal(parseDuration('12h'), 12 * 3_600_000);
     assert.equal(parseDuration('1y6m'), (365 + 180) * 86_400_000);
     assert.equal(parseDuration('2w3d'), 17 * 86_400_000);
   });
 
-  test('an empty repository yields an empty plan', () => {
+  void test('an empty repository yields an empty plan', () => {
     const plan = planRetention([], { keepLast: 1 });
     assert.deepEqual(plan, { groups: [], keep: [], remove: [], refusedGroups: [] });
   });
