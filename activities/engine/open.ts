@@ -1,6 +1,6 @@
 /** Creating and opening repositories. */
 import { chunkerParams } from '../chunking/fastcdc';
-import { KDF_MODERATE } from '../crypto/kdf';
+import { KDF_DEFAULT } from '../crypto/kdf';
 import { Keyring } from '../crypto/keyring';
 import { randomId } from '../crypto/random';
 import { InvalidInput } from '../errors';
@@ -62,7 +62,7 @@ export async function initRepository(backend: Backend, unlock: Unlock, options: 
     openPacks: 4,
     ...(retentionDays === undefined ? {} : { retentionDays }),
   };
-  const kdf = options.kdf ?? KDF_MODERATE;
+  const kdf = options.kdf ?? KDF_DEFAULT;
   const keyBytes = await createKeyFile(keyring, unlock, kdf, 'initial key');
   const info = await saveKeyFile(backend, keyBytes);
   try {
