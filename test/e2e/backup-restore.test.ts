@@ -10,27 +10,16 @@ import { readdir, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
 import type { InitRepositoryOutput } from '../../activities/repository';
 import type { BackupResult } from '../../workflows/backup';
 import type { RestoreOutput } from '../../workflows/restore';
 import type { VerifyResult } from '../../workflows/verify';
 import { stackVar } from '../helpers/stack';
-import { startHarness, TEST_INIT_OPTIONS } from './harness';
+import { failureCode, startHarness, TEST_INIT_OPTIONS } from './harness';
 import type { Harness } from './harness';
 import { makeTree, treeDifferences } from './trees';
 
 const ROOT = resolve(__dirname, '..', '..');
-
-/** The failure code at the top of a failed workflow's cause chain. */
-export function failureCode(err: unknown): string | undefined {
-  let current: unknown = err;
-  while (current instanceof Error) {
-    if (current instanceof ApplicationFailure && typeof current.type === 'string' && current.type.startsWith('COFFER-')) return current.type;
-    current = current.cause;
-  }
-  return undefined;
-}
 
 void describe('backup and restore through the workflows', () => {
   let h: Harness;
