@@ -31,7 +31,8 @@ function checkUnlock(unlock: Unlock): void {
   } else if (unlock.x25519PublicKey?.length !== 32) throw new InvalidInput('a recipient key must be a 32-byte X25519 public key');
 }
 
-export async function initRepository(backend: Backend, unlock: Unlock, options: InitOptions, engineOptions: ResolvedEngineOptions): Promise<RepoCore> {
+/** `keyring`: a prepared keyring (a replica sharing another repository's lifetime keys); default a fresh one. */
+export async function initRepository(backend: Backend, unlock: Unlock, options: InitOptions, engineOptions: ResolvedEngineOptions, keyring: Keyring = Keyring.generate()): Promise<RepoCore> {
   checkUnlock(unlock);
   const input = {
     averageChunkSize: options.averageChunkSize ?? DEFAULTS.averageChunkSize,
@@ -50,7 +51,6 @@ export async function initRepository(backend: Backend, unlock: Unlock, options: 
   for await (const _ of backend.list(Names.keysPrefix)) {
     throw new RepositoryExists(`${backend.location} already holds key files`);
   }
-  const keyring = Keyring.generate();
   const config: RepoConfig = {
     formatVersion: FORMAT_VERSION,
     repoId: randomId(),
