@@ -104,6 +104,7 @@ export class CofferRepository implements Repository {
     return {
       loadTree: (id) => this.core.loadTree(id),
       loadChunk: (id, options) => this.core.loadChunk(id, 'data', options?.signal),
+      expectChunks: (ids) => this.core.expectChunks(ids),
     };
   }
 
