@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import type { WorkflowHandle } from '@temporalio/client';
+import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { DataConverter } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
@@ -76,7 +76,7 @@ export interface Harness {
   readonly deps: WorkerDeps | undefined;
   /** Stack env plus what a CLI or worker child process needs to join this harness. */
   childEnv(extra?: Record<string, string>): NodeJS.ProcessEnv;
-  start<R>(workflow: string, input: unknown, workflowId?: string): Promise<{ handle: WorkflowHandle; result: Promise<R> }>;
+  start<R>(workflow: string, input: unknown, workflowId?: string): Promise<{ handle: WorkflowHandleWithFirstExecutionRunId; result: Promise<R> }>;
   run<R>(workflow: string, input: unknown, workflowId?: string): Promise<R>;
   close(): Promise<void>;
 }
