@@ -186,6 +186,56 @@ export interface RotationStatus {
   readonly packsRemaining: number;
 }
 
+/**
+ * A checkpoint of the catalog's audit chain kept in the repository
+ * (`audit/head-<seq>`): the newest entry's seq and MAC when it was written.
+ * The catalog's log must reach this seq with this MAC, or it was truncated,
+ * rolled back or rewritten.
+ */
+export interface AuditHeadCheckpoint {
+  readonly seq: number;
+  /** The entry's MAC (HMAC-SHA256, 64 hex characters). */
+  readonly mac: string;
+  /** ISO-8601 time the checkpoint was taken. */
+  readonly time: string;
+}
+
+/** A DR drill's result as stored in the repository (same shape as the catalog's DrillReportRecord). */
+export interface DrillReport {
+  readonly repoId: string;
+  /** The drill's workflow id: unique per drill. */
+  readonly drillId: string;
+  readonly snapshotId: string;
+  /** ISO-8601 time the drill started. */
+  readonly time: string;
+  readonly passed: boolean;
+  readonly rtoMs: number;
+  readonly rpoMs: number;
+  readonly objectives: { readonly rtoMs: number; readonly rpoMs: number };
+  readonly figures?: Readonly<Record<string, number>>;
+  readonly problems?: readonly string[];
+}
+
+/** What saveDrillReport takes: repoId may be omitted (it is the repository's own). */
+export type DrillReportInput = Omit<DrillReport, 'repoId'> & { readonly repoId?: string };
+
+export interface CopyReport {
+  /** Snapshots written to the destination by this call. */
+  readonly snapshotsCopied: number;
+  /** Requested snapshots the destination already had (nothing read or written for them). */
+  readonly snapshotsSkipped: number;
+  /** Chunks (data and tree) uploaded to the destination. */
+  readonly chunksCopied: number;
+  /** Chunks the destination already had. */
+  readonly chunksSkipped: number;
+  /** Plaintext bytes of the chunks copied. */
+  readonly bytesCopied: number;
+  /** Bytes of packs uploaded to the destination (index and snapshot objects are small and not counted). */
+  readonly bytesUploaded: number;
+  /** Whether the two repositories share their chunk-id key (ids and trees are copied verbatim). */
+  readonly sharedChunkIds: boolean;
+}
+
 export interface Repository {
   readonly id: string;
   readonly location: string;
@@ -218,6 +268,36 @@ export interface Repository {
   rotateBatch(maxPacks: number, options?: RunOptions): Promise<RotationStatus>;
   /** Retires old epochs after a fresh open proves every object decrypts with the new one. */
   finishRotation(): Promise<RotationStatus>;
+
+  /**
+   * The keyring's audit MAC key (a copy), for the worker's audit chain in the
+   * catalog. Secret: never put it in a payload, result, log or error.
+   */
+  auditMacKey(): Uint8Array;
+  /** Stores an audit chain checkpoint (create-if-absent; the same checkpoint again is a no-op). */
+  writeAuditHead(head: AuditHeadCheckpoint): Promise<{ readonly created: boolean }>;
+  /** The checkpoint with the highest seq, or undefined if none was written. */
+  readAuditHead(): Promise<AuditHeadCheckpoint | undefined>;
+  /** Same as readAuditHead: lets a Repository serve as the catalog's RepositoryView. */
+  auditHead(): Promise<AuditHeadCheckpoint | undefined>;
+  /** Stores a drill report (idempotent per drillId: a retry keeps the first); returns its object id. */
+  saveDrillReport(report: DrillReportInput): Promise<string>;
+  /** Every stored drill report, oldest first. */
+  listDrillReports(): Promise<DrillReport[]>;
+
+  /**
+   * Copies snapshots, and only the chunks the destination lacks, into another
+   * repository (3-2-1 replication): packs, then index, then each snapshot.
+   * Re-running copies nothing new. Snapshots keep their ids.
+   */
+  copySnapshots(destination: Repository, snapshotIds: readonly string[], options?: RunOptions): Promise<CopyReport>;
+  /**
+   * Creates a new repository on `backend` that shares this one's chunk-id key
+   * and chunker seed (its own data, metadata and audit keys), so that copies
+   * between the two move chunks verbatim and backups into either deduplicate
+   * against copied data. Config defaults to this repository's chunk size.
+   */
+  initReplica(backend: Backend, unlock: Unlock, options?: InitOptions): Promise<Repository>;
 
   close(): Promise<void>;
 }

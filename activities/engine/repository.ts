@@ -1,10 +1,15 @@
 /** The Repository API (activities/engine/api.ts) over an unlocked RepoCore. */
 import type {
+  AuditHeadCheckpoint,
   BackupPlan,
   BackupRequest,
   BatchCursor,
   BatchResult,
   CompareResult,
+  CopyReport,
+  DrillReport,
+  DrillReportInput,
+  InitOptions,
   KeyInfo,
   PruneReport,
   PruneRequest,
@@ -19,6 +24,11 @@ import type {
   VerifyRequest,
 } from './api';
 import type { Tree } from '../repository/tree';
+import type { Backend } from '../storage/backend';
+import { InvalidInput } from '../errors';
+import { readAuditHead, writeAuditHead } from './audit-head';
+import { copyBetween, initReplica } from './copy';
+import { listDrillReports, saveDrillReport } from './drill-reports';
 import { backupBatch } from './backup/batch';
 import { commitBackup } from './backup/commit';
 import { planBackup } from './backup/plan';
@@ -153,6 +163,39 @@ export class CofferRepository implements Repository {
 
   finishRotation(): Promise<RotationStatus> {
     return finishRotation(this.core);
+  }
+
+  auditMacKey(): Uint8Array {
+    return Buffer.from(this.core.keyring.auditMacKey);
+  }
+
+  writeAuditHead(head: AuditHeadCheckpoint): Promise<{ readonly created: boolean }> {
+    return writeAuditHead(this.core, head);
+  }
+
+  readAuditHead(): Promise<AuditHeadCheckpoint | undefined> {
+    return readAuditHead(this.core);
+  }
+
+  auditHead(): Promise<AuditHeadCheckpoint | undefined> {
+    return readAuditHead(this.core);
+  }
+
+  saveDrillReport(report: DrillReportInput): Promise<string> {
+    return saveDrillReport(this.core, report);
+  }
+
+  listDrillReports(): Promise<DrillReport[]> {
+    return listDrillReports(this.core);
+  }
+
+  async copySnapshots(destination: Repository, snapshotIds: readonly string[], options?: RunOptions): Promise<CopyReport> {
+    if (!(destination instanceof CofferRepository)) throw new InvalidInput('the destination must be a repository opened by this engine');
+    return copyBetween(this.core, destination.core, snapshotIds, options);
+  }
+
+  async initReplica(backend: Backend, unlock: Unlock, options?: InitOptions): Promise<Repository> {
+    return new CofferRepository(await initReplica(this.core, backend, unlock, options));
   }
 
   async close(): Promise<void> {

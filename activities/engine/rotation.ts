@@ -37,6 +37,7 @@ import { RepoCore } from './core';
 import { loadConfigBytes } from './open';
 import { PackPool } from './pack-pool';
 import { referencedChunks } from './prune';
+import { openAllRecords, resealRecords } from './records';
 
 /** Packs holding the index's chosen copy of some chunk sealed with an older epoch. */
 function stalePacks(core: RepoCore): string[] {
@@ -145,6 +146,7 @@ async function proveCurrentEpochOnly(core: RepoCore, keyring: Keyring): Promise<
   for await (const obj of core.backend.list(Names.plansPrefix)) {
     if (envelopeEpoch(await core.backend.load(obj.name), obj.name) !== keyring.currentEpoch) throw new IntegrityError(`${obj.name} is still sealed with an older epoch`);
   }
+  await openAllRecords(fresh);
 }
 
 export async function finishRotation(core: RepoCore): Promise<RotationStatus> {
@@ -193,6 +195,9 @@ export async function finishRotation(core: RepoCore): Promise<RotationStatus> {
       const { value } = await core.loadJson(type, obj.name, objectId);
       await core.saveJson(type, obj.name, objectId, value, { overwrite: true });
     }
+
+    // 3b. Audit checkpoints and drill reports: re-sealed in place.
+    await resealRecords(core);
 
     // 4. Config: written beside (config-next) before the original is replaced.
     const configBytes = await loadConfigBytes(core.backend);
