@@ -18,3 +18,4 @@ export type {
 } from './compliance-report';
 export { renderPdf, launchChromium, CHROMIUM_ARGS, CHROMIUM_PATH } from './pdf';
 export { writeReportFile } from './write';
+export { drillResultFromWorkflow, drillResultFromRecord, algorithmsFromRepoConfig, auditEvidenceFromVerify } from './adapters';
