@@ -87,10 +87,10 @@ export const MEANINGS: Readonly<Record<string, { readonly meaning?: string; read
   'COFFER-E407': { name: 'DrillFailed', meaning: 'A DR drill found a gap: the restore differed from the snapshot or missed its RTO/RPO objective.', action: 'Read the drill report (`coffer report drill`); fix backups or objectives, then drill again.' },
   'COFFER-E408': { name: 'RetentionRefused', meaning: 'The retention policy would remove every snapshot of a group, or keeps nothing.', action: 'Give the policy at least one keep rule that keeps a snapshot of each group (`coffer retention --dry-run`).' },
   'COFFER-E410': { meaning: 'No Coffer worker polls the task queue the job needs.', action: 'Start a worker on that host (`node dist/workers/main.js`) with the same task queue as the CLI.' },
-  'COFFER-E520': { action: 'Fix the variable or file named in the message (see docs/operations.md for the worker\'s settings).' },
-  'COFFER-E521': { action: 'Check COFFER_CODEC_KEY_FILE: it must exist, be readable by the worker only, and hold the key in the documented format.' },
-  'COFFER-E522': { action: 'Give this process the codec key with that id (keep retired keys available while their payloads are in history).' },
-  'COFFER-E523': { action: 'Check that every worker and client uses the same codec keys; if they do, the history was tampered with.' },
+  'COFFER-E540': { action: 'Fix the variable or file named in the message (see docs/operations.md for the worker\'s settings).' },
+  'COFFER-E541': { action: 'Check COFFER_CODEC_KEY_FILE: it must exist, be readable by the worker only, and hold the key in the documented format.' },
+  'COFFER-E542': { action: 'Give this process the codec key with that id (keep retired keys available while their payloads are in history).' },
+  'COFFER-E543': { action: 'Check that every worker and client uses the same codec keys; if they do, the history was tampered with.' },
 };
 
 const SOURCE_DIRS = ['activities', 'workers', 'clients', 'workflows'];
