@@ -45,7 +45,7 @@ export class EngineCapabilityMissing extends CofferError {
 
 /** No passphrase is configured on this worker for the repository. */
 export class SecretMissing extends CofferError {
-  readonly code = 'COFFER-E524';
+  readonly code = 'COFFER-E544';
   readonly retryable = false;
   constructor(message: string, options: CofferErrorOptions = {}) {
     super(message, {
@@ -57,7 +57,7 @@ export class SecretMissing extends CofferError {
 
 /** A secret file exists but cannot be read or parsed. */
 export class SecretFileInvalid extends CofferError {
-  readonly code = 'COFFER-E525';
+  readonly code = 'COFFER-E545';
   readonly retryable = false;
   constructor(message: string, options: CofferErrorOptions = {}) {
     super(message, { hint: 'check the file path, its permissions and its format', ...options });

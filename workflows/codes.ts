@@ -32,8 +32,8 @@ export const Codes = {
   retentionRefused: 'COFFER-E408',
   engineCapabilityMissing: 'COFFER-E409',
   noWorker: 'COFFER-E410',
-  configInvalid: 'COFFER-E520',
-  secretMissing: 'COFFER-E524',
+  configInvalid: 'COFFER-E540',
+  secretMissing: 'COFFER-E544',
 } as const;
 
 /** Failures a retry cannot fix without the user: activities with these types are never retried. */
@@ -61,11 +61,11 @@ export const USER_ERROR_CODES: readonly string[] = [
   'COFFER-E303',
   'COFFER-E305',
   'COFFER-E306',
-  'COFFER-E521',
-  'COFFER-E522',
-  'COFFER-E523',
+  'COFFER-E541',
+  'COFFER-E542',
+  'COFFER-E543',
   Codes.secretMissing,
-  'COFFER-E525',
+  'COFFER-E545',
 ];
 
 /** Codes meaning "the data is not what it should be" (CLI exit status 3). */

@@ -138,12 +138,12 @@ void describe('drill, verify, retention, key rotation, replication', () => {
     };
     await walk(join(repo, 'data'));
     assert.ok(packs.length > 0);
-    const victim = packs.sort()[0] as string;
+    const victim = packs.sort()[0];
     const handle = await open(victim, 'r+');
     try {
       const byte = Buffer.alloc(1);
       await handle.read(byte, 0, 1, 100);
-      byte[0] = (byte[0] as number) ^ 0xff;
+      byte[0] = (byte[0]) ^ 0xff;
       await handle.write(byte, 0, 1, 100);
     } finally {
       await handle.close();
