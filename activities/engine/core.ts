@@ -23,13 +23,17 @@ import { RepoLock } from '../repository/lock';
 import type { LockKind } from '../repository/lock';
 import { MasterIndex } from '../repository/master-index';
 import type { ChunkLocation } from '../repository/master-index';
-import { openBlob } from '../repository/pack';
+import { blobAd, blobKey, openBlob } from '../repository/pack';
 import { validateSnapshot } from '../repository/snapshot-codec';
 import { decodeTree } from '../repository/tree-codec';
 import type { Tree } from '../repository/tree';
 import type { StoredKey } from '../repository/key-store';
 import type { SnapshotSummary, Unlock } from './api';
 import type { ResolvedEngineOptions } from './options';
+import { PackRanges } from './pack-ranges';
+
+/** Chunks at least this large are opened and decompressed on a worker thread (smaller ones cost more to hand over). */
+const UNPACK_OFFLOAD_FROM = 128 * 1024;
 
 /** Trees are hashed with a domain prefix so a file whose bytes equal a tree's encoding gets another id. */
 const TREE_ID_DOMAIN = Buffer.from('coffer/tree/v1\0', 'utf8');
@@ -44,6 +48,8 @@ export class RepoCore {
   readonly index = new MasterIndex();
   private readonly treeCache = new Map<string, Tree>();
   private cpu: CpuPool | undefined;
+  /** Sealed chunk bytes read in ranges spanning several chunks, recently read ranges cached. */
+  readonly ranges: PackRanges;
 
   constructor(
     readonly backend: Backend,
@@ -53,7 +59,9 @@ export class RepoCore {
     /** The key file this session opened with, and how (kept in memory for rotation's re-wrap). */
     public keyFile: StoredKey,
     readonly unlock: Unlock,
-  ) {}
+  ) {
+    this.ranges = new PackRanges(backend, this.index);
+  }
 
   /** Worker threads for compression and sealing (undefined: work inline on this thread). */
   cpuPool(): CpuPool | undefined {
@@ -67,6 +75,7 @@ export class RepoCore {
     this.cpu = undefined;
     this.index.clear();
     this.treeCache.clear();
+    this.ranges.clear();
     await cpu?.close();
   }
 
@@ -182,17 +191,37 @@ export class RepoCore {
     const packName = Names.pack(loc.pack);
     let sealed: Buffer;
     try {
-      sealed = await this.backend.load(packName, { offset: loc.offset, length: loc.length }, { signal });
+      sealed = await this.ranges.sealed(loc, signal);
     } catch (err) {
       if (err instanceof NotFound) throw new IntegrityError(`chunk ${id}: pack ${packName} is missing`, { cause: err });
       throw err;
     }
     if (sealed.length !== loc.length) throw new IntegrityError(`chunk ${id}: pack ${packName} is truncated`);
-    return this.decodeBlob(id, loc, sealed, packName);
+    const cpu = loc.length >= UNPACK_OFFLOAD_FROM ? this.cpuPool() : undefined;
+    if (cpu === undefined) return this.decodeBlob(id, loc, sealed, packName);
+    // Authenticate and decompress on a worker; the id check (a fast native hash) stays here.
+    const what = `chunk ${id} in pack ${packName}`;
+    const plain = await cpu.unpack({
+      sealed,
+      key: blobKey(this.keyring, loc.type, loc.epoch, what),
+      ad: blobAd(this.repoId, loc.type, id, loc.epoch),
+      compressed: loc.compressed,
+      maxSize: loc.rawLength,
+      what,
+    });
+    if (plain.length !== loc.rawLength) throw new IntegrityError(`${what}: decompressed to ${plain.length} bytes, index says ${loc.rawLength}`);
+    if (this.idOf(loc.type, plain) !== id) throw new IntegrityError(`${what}: content does not hash to its id`);
+    return plain;
+  }
+
+  /** Announces the chunks an operation is about to read, so pack ranges cover several of them per read. */
+  expectChunks(ids: Iterable<string> | undefined): void {
+    this.ranges.expect(ids);
   }
 
   clearCaches(): void {
     this.treeCache.clear();
+    this.ranges.clear();
   }
 
   async loadTree(id: string, signal?: AbortSignal): Promise<Tree> {

@@ -4,4 +4,9 @@ import type { Tree } from '../../repository/tree';
 export interface SnapshotReader {
   loadTree(id: string): Promise<Tree>;
   loadChunk(id: string, options?: { readonly signal?: AbortSignal }): Promise<Buffer>;
+  /**
+   * Optional: the chunks about to be loaded (undefined: forget the announcement),
+   * so a repository can read several of them from a pack at once.
+   */
+  expectChunks?(ids: Iterable<string> | undefined): void;
 }

@@ -13,7 +13,12 @@ import { displayPath, validateTree } from './validate';
 export interface SnapshotTotals {
   readonly files: number;
   readonly bytes: number;
+  /** Every chunk the selection's files refer to; undefined when too many to keep (or not asked for). */
+  readonly chunks?: ReadonlySet<string>;
 }
+
+/** Beyond this many distinct chunks the set is dropped: reads then go chunk by chunk (memory stays bounded). */
+const MAX_PLANNED_CHUNKS = 2_000_000;
 
 /** Loads and validates a tree; `ancestors` are the tree ids on the path from the root (cycle guard). */
 export async function loadCheckedTree(
@@ -33,9 +38,11 @@ export async function scanSnapshot(
   rootTreeId: string,
   filter: PathFilter,
   signal?: AbortSignal,
+  collectChunks = false,
 ): Promise<SnapshotTotals> {
   let files = 0;
   let bytes = 0;
+  let chunks: Set<string> | undefined = collectChunks ? new Set() : undefined;
   const visit = async (id: string, dir: readonly string[], ancestors: Set<string>): Promise<void> => {
     signal?.throwIfAborted();
     const tree = await loadCheckedTree(reader, id, dir, ancestors);
@@ -47,10 +54,14 @@ export async function scanSnapshot(
       } else if (filter.selects(path)) {
         files++;
         if (node.type === 'file') bytes += node.size ?? 0;
+        if (chunks !== undefined && node.type === 'file') {
+          for (const ref of node.content ?? []) if ('chunk' in ref) chunks.add(ref.chunk);
+          if (chunks.size > MAX_PLANNED_CHUNKS) chunks = undefined;
+        }
       }
     }
     ancestors.delete(id);
   };
   await visit(rootTreeId, [], new Set());
-  return { files, bytes };
+  return { files, bytes, ...(chunks === undefined ? {} : { chunks }) };
 }

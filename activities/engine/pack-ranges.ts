@@ -1,0 +1,169 @@
+/**
+ * Sealed chunk bytes read from packs in ranges larger than one chunk, with a
+ * small cache of the ranges recently read.
+ *
+ * Loading each chunk with its own ranged request costs a round trip per chunk
+ * (open/stat/read/close on a local directory, an HTTP request on object
+ * storage). When a chunk is requested, the range read extends forward over
+ * the chunks that are likely to be wanted next from the same pack:
+ *
+ * - chunks a caller announced with `expect()` (restore announces every chunk
+ *   of the selection before writing anything);
+ * - without such a plan, tree chunks after a tree chunk (a tree walk loads
+ *   them all, and they were written together).
+ *
+ * A range never spans more than MAX_RANGE bytes or skips a gap of unwanted
+ * bytes wider than MAX_GAP, so a partial restore does not download whole packs
+ * for a few chunks. Ranges being loaded are shared by concurrent requests.
+ * Nothing here is trusted: every chunk is still authenticated by the caller,
+ * and a range that comes back short is simply not used.
+ */
+import type { Backend } from '../storage/backend';
+import type { ChunkLocation, MasterIndex } from '../repository/master-index';
+import { Names } from '../repository/format';
+
+const MAX_RANGE = 8 * 1024 * 1024;
+const MAX_GAP = 256 * 1024;
+const DEFAULT_BUDGET = 64 * 1024 * 1024;
+
+interface Entry {
+  readonly id: string;
+  readonly offset: number;
+  readonly length: number;
+  readonly tree: boolean;
+}
+
+interface Range {
+  readonly pack: string;
+  readonly start: number;
+  readonly end: number;
+  /** Resolves to the bytes [start, end) or undefined when the load failed or came back short. */
+  readonly bytes: Promise<Buffer | undefined>;
+}
+
+export class PackRanges {
+  /** Pack id → its chunks sorted by offset; rebuilt when the index changed size. */
+  private byPack = new Map<string, Entry[]>();
+  private builtForSize = -1;
+  /** Cached and loading ranges, least recently used first. */
+  private readonly ranges = new Map<Range, number>();
+  private readonly rangesOfPack = new Map<string, Set<Range>>();
+  private cachedBytes = 0;
+  private expected: Set<string> | undefined;
+
+  constructor(
+    private readonly backend: Backend,
+    private readonly index: MasterIndex,
+    private readonly budget = DEFAULT_BUDGET,
+  ) {}
+
+  /** Announces chunks about to be read (replaces an earlier announcement); undefined forgets it. */
+  expect(ids: Iterable<string> | undefined): void {
+    this.expected = ids === undefined ? undefined : new Set(ids);
+  }
+
+  clear(): void {
+    this.ranges.clear();
+    this.rangesOfPack.clear();
+    this.cachedBytes = 0;
+    this.byPack = new Map();
+    this.builtForSize = -1;
+    this.expected = undefined;
+  }
+
+  private packEntries(pack: string): Entry[] | undefined {
+    if (this.builtForSize !== this.index.chunks.size) {
+      const byPack = new Map<string, Entry[]>();
+      for (const [id, loc] of this.index.chunks) {
+        let list = byPack.get(loc.pack);
+        if (list === undefined) byPack.set(loc.pack, (list = []));
+        list.push({ id, offset: loc.offset, length: loc.length, tree: loc.type === 'tree' });
+      }
+      for (const list of byPack.values()) list.sort((a, b) => a.offset - b.offset);
+      this.byPack = byPack;
+      this.builtForSize = this.index.chunks.size;
+    }
+    return this.byPack.get(pack);
+  }
+
+  /** End of the range to read for a chunk at `loc`: the chunk itself, extended over wanted successors. */
+  private rangeEnd(loc: ChunkLocation): number {
+    const start = loc.offset;
+    let end = start + loc.length;
+    const expected = this.expected;
+    if (expected === undefined && loc.type !== 'tree') return end;
+    const entries = this.packEntries(loc.pack);
+    if (entries === undefined) return end;
+    let lo = 0;
+    let hi = entries.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (entries[mid].offset < start) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo + 1; i < entries.length; i++) {
+      const e = entries[i];
+      if (e.offset - end > MAX_GAP || e.offset + e.length - start > MAX_RANGE) break;
+      const wanted = expected !== undefined ? expected.has(e.id) : e.tree;
+      if (wanted) end = e.offset + e.length;
+    }
+    return end;
+  }
+
+  private touch(range: Range): void {
+    this.ranges.delete(range);
+    this.ranges.set(range, range.end - range.start);
+  }
+
+  private add(range: Range): void {
+    this.ranges.set(range, range.end - range.start);
+    let set = this.rangesOfPack.get(range.pack);
+    if (set === undefined) this.rangesOfPack.set(range.pack, (set = new Set()));
+    set.add(range);
+    this.cachedBytes += range.end - range.start;
+    for (const [old] of this.ranges) {
+      if (this.cachedBytes <= this.budget || old === range) break;
+      this.drop(old);
+    }
+  }
+
+  private drop(range: Range): void {
+    const size = this.ranges.get(range);
+    if (size === undefined) return;
+    this.ranges.delete(range);
+    const set = this.rangesOfPack.get(range.pack);
+    set?.delete(range);
+    if (set?.size === 0) this.rangesOfPack.delete(range.pack);
+    this.cachedBytes -= size;
+  }
+
+  /**
+   * The stored (sealed) bytes of the chunk at `loc`, possibly read as part of
+   * a larger range. Errors of the backend (NotFound, …) are the caller's to map.
+   */
+  async sealed(loc: ChunkLocation, signal?: AbortSignal): Promise<Buffer> {
+    const from = loc.offset;
+    const to = loc.offset + loc.length;
+    for (const range of this.rangesOfPack.get(loc.pack) ?? []) {
+      if (range.start > from || range.end < to) continue;
+      this.touch(range);
+      const bytes = await range.bytes;
+      if (bytes !== undefined) return bytes.subarray(from - range.start, to - range.start);
+      break;
+    }
+    const end = this.rangeEnd(loc);
+    const name = Names.pack(loc.pack);
+    if (end === to) return this.backend.load(name, { offset: from, length: loc.length }, { signal });
+    // The range belongs to no single request, so no caller's signal may abort it; failures fall back to an exact read.
+    const bytes = this.backend.load(name, { offset: from, length: end - from }).then(
+      (b) => (b.length === end - from ? b : undefined),
+      () => undefined,
+    );
+    const range: Range = { pack: loc.pack, start: from, end, bytes };
+    this.add(range);
+    const got = await bytes;
+    if (got !== undefined) return got.subarray(0, loc.length);
+    this.drop(range);
+    return this.backend.load(name, { offset: from, length: loc.length }, { signal });
+  }
+}
