@@ -23,11 +23,10 @@ npm run --silent build
 step "starting the local stack"
 npm run --silent stack -- up
 
-# The demo's job. Until the backup workflow exists this runs the smoke
-# workflow (a worker + one workflow + one activity); replace this function's
-# body with the backup -> restore -> verify run.
+# The demo's job: backup -> restore -> byte-for-byte check -> verify, each a
+# Temporal workflow on a real worker (scripts/demo-job.sh).
 run_job() {
-  node dist/scripts/stack/smoke-demo.js
+  bash scripts/demo-job.sh
 }
 
 step "running the demo job"
