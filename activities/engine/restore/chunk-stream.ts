@@ -11,7 +11,7 @@ export type Piece = { readonly offset: number; readonly data: Buffer } | { reado
 export async function* readPieces(
   reader: SnapshotReader,
   content: readonly ContentRef[],
-  options: { readonly signal?: AbortSignal; readonly readAhead: number; readonly path: string },
+  options: { readonly signal?: AbortSignal; readonly readAhead: number; readonly path: string | (() => string) },
 ): AsyncGenerator<Piece> {
   const pending: Promise<Buffer>[] = [];
   let next = 0;
@@ -38,7 +38,7 @@ export async function* readPieces(
     const data = await (pending.shift() as Promise<Buffer>);
     if (data.length !== ref.size) {
       throw new IntegrityError(
-        `chunk ${ref.chunk} of ${JSON.stringify(options.path)} has ${data.length} bytes, the tree says ${ref.size}`,
+        `chunk ${ref.chunk} of ${JSON.stringify(typeof options.path === 'string' ? options.path : options.path())} has ${data.length} bytes, the tree says ${ref.size}`,
       );
     }
     yield { offset, data };

@@ -26,7 +26,7 @@
  * snapshot's size and mtime (metadata is applied before the rename, so such a
  * file is complete). On ENOSPC it throws NoSpace after removing its temp file.
  */
-import { closeSync, constants, fstatSync, ftruncateSync, lstatSync, openSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fstatSync, ftruncateSync, lstatSync, openSync, renameSync, writeSync } from 'node:fs';
 import type { BigIntStats } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, rename, stat, symlink, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
@@ -82,6 +82,8 @@ interface DirContext {
   /** Entry names of this directory in the snapshot (so leftover sweeping never touches them). */
   names: ReadonlySet<string>;
   ready: boolean;
+  /** Created empty by this run: nothing of an earlier run can be in it, so no per-file existence check. */
+  created?: boolean;
 }
 
 interface PendingSymlink {
@@ -177,8 +179,14 @@ class RestoreRun {
   private skipped = 0;
   private filesDone = 0;
   private bytesDone = 0;
-  /** Snapshot-relative path being worked on, for NoSpace. */
-  current = '';
+  /** Snapshot-relative path being worked on, for NoSpace and progress (formatted only when asked for). */
+  private currentRel: readonly string[] = [];
+  get current(): string {
+    return displayPath(this.currentRel);
+  }
+  set current(path: readonly string[]) {
+    this.currentRel = path;
+  }
   /** Small files written and given their metadata, waiting for a group sync before their rename. */
   private group: PendingRename[] = [];
   private groupBytes = 0;
@@ -204,7 +212,8 @@ class RestoreRun {
   }
 
   private progress(): void {
-    this.options.onProgress?.({
+    if (this.options.onProgress === undefined) return;
+    this.options.onProgress({
       filesDone: this.filesDone,
       filesTotal: this.totals.files,
       bytesDone: this.bytesDone,
@@ -217,14 +226,16 @@ class RestoreRun {
     this.options.onWarning?.({ path: displayPath(rel), message });
   }
 
+  /** Whether a file this run created (owner `st`) already has the owner the node asks for. */
+  private ownerMatches(node: TreeNode, st: { uid: number; gid: number }): boolean {
+    const uid = (node.user === undefined ? undefined : userId(node.user)) ?? node.uid;
+    const gid = (node.group === undefined ? undefined : groupId(node.group)) ?? node.gid;
+    return uid === st.uid && gid === st.gid;
+  }
+
   /** `created`: the owner of a file this run just created, when known (lchown is skipped if it is already right). */
   private async applyMetadata(abs: string, rel: readonly string[], node: TreeNode, created?: { uid: number; gid: number }): Promise<void> {
-    let owner = this.owner;
-    if (owner && created !== undefined) {
-      const uid = (node.user === undefined ? undefined : userId(node.user)) ?? node.uid;
-      const gid = (node.group === undefined ? undefined : groupId(node.group)) ?? node.gid;
-      if (uid === created.uid && gid === created.gid) owner = false;
-    }
+    const owner = this.owner && (created === undefined || !this.ownerMatches(node, created));
     const outcome = await applyNodeMetadata(abs, node, { owner });
     for (const name of outcome.skippedXattrs) this.warn(rel, `extended attribute ${name} not restored (not permitted here)`);
   }
@@ -238,7 +249,7 @@ class RestoreRun {
       this.signal.throwIfAborted();
       const rel = [...dir.rel, node.name];
       const abs = `${dir.abs}/${node.name}`;
-      this.current = displayPath(rel);
+      this.current = rel;
       if (node.type === 'dir') {
         if (!this.filter.descends(rel)) continue;
         const child: DirContext = { abs, rel, node, parent: dir, names: new Set(), ready: false };
@@ -276,6 +287,7 @@ class RestoreRun {
     }
     if (existed) await this.sweepLeftovers(dir);
     dir.ready = true;
+    dir.created = !existed;
     this.dirs.push(dir);
     this.dirCount++;
   }
@@ -325,7 +337,7 @@ class RestoreRun {
 
   private async restoreFile(dir: DirContext, abs: string, rel: readonly string[], node: TreeNode): Promise<void> {
     const size = node.size ?? 0;
-    const existing = lstatSyncIfExists(abs);
+    const existing = dir.created === true ? undefined : lstatSyncIfExists(abs);
     if (existing?.isFile() && existing.size === BigInt(size) && existing.mtimeNs === parseNs(node.mtimeNs, 'mtime')) {
       this.skipped++;
       this.recordDone(size);
@@ -344,7 +356,7 @@ class RestoreRun {
       for await (const piece of readPieces(this.reader, node.content ?? [], {
         signal: this.signal,
         readAhead: this.readAhead,
-        path: displayPath(rel),
+        path: () => displayPath(rel),
       })) {
         if ('data' in piece) {
           await writeAll(handle, piece.data, piece.offset);
@@ -381,7 +393,7 @@ class RestoreRun {
    */
   private async restoreSmallFile(dir: DirContext, abs: string, rel: readonly string[], node: TreeNode, size: number): Promise<void> {
     const pieces: { offset: number; data: Buffer }[] = [];
-    for await (const piece of readPieces(this.reader, node.content ?? [], { signal: this.signal, readAhead: this.readAhead, path: displayPath(rel) })) {
+    for await (const piece of readPieces(this.reader, node.content ?? [], { signal: this.signal, readAhead: this.readAhead, path: () => displayPath(rel) })) {
       if ('data' in piece) pieces.push(piece);
     }
     this.signal.throwIfAborted();
@@ -397,9 +409,17 @@ class RestoreRun {
       }
       if (writtenEnd !== size) ftruncateSync(fd, size);
       const st = fstatSync(fd);
+      // The common case (owner already right, no xattrs) in synchronous calls, in applyNodeMetadata's order: mode, then times.
+      const simple = Object.keys(node.xattrs ?? {}).length === 0 && (!this.owner || this.ownerMatches(node, st));
+      if (simple) fchmodSync(fd, node.mode & 0o7777);
       closeSync(fd);
       fd = undefined;
-      await this.applyMetadata(tmp, rel, node, { uid: st.uid, gid: st.gid });
+      if (simple) {
+        const mtime = parseNs(node.mtimeNs, 'mtime');
+        nativeFs().lutimens(tmp, node.atimeNs === undefined ? mtime : parseNs(node.atimeNs, 'atime'), mtime);
+      } else {
+        await this.applyMetadata(tmp, rel, node, { uid: st.uid, gid: st.gid });
+      }
     } catch (err) {
       if (fd !== undefined) closeSync(fd);
       await removeQuietly(tmp);
@@ -512,7 +532,7 @@ class RestoreRun {
   async createSymlinks(): Promise<void> {
     for (const { dir, abs, rel, node } of this.symlinks) {
       this.signal.throwIfAborted();
-      this.current = displayPath(rel);
+      this.current = rel;
       const tmp = `${dir.abs}/${tempName()}`;
       await symlink(node.linkTarget as string, tmp);
       try {
@@ -532,7 +552,7 @@ class RestoreRun {
     for (let i = this.dirs.length - 1; i >= 0; i--) {
       const dir = this.dirs[i];
       if (dir.node === undefined) continue;
-      this.current = displayPath(dir.rel);
+      this.current = dir.rel;
       const st = await lstat(dir.abs);
       if (!st.isDirectory()) throw new UnsafePath(this.current, 'directory was replaced during the restore');
       await this.applyMetadata(dir.abs, dir.rel, dir.node);
