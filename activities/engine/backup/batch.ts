@@ -17,6 +17,7 @@ import { AlreadyExists } from '../../storage/errors';
 import { lastSegment, Names, ObjectType } from '../../repository/format';
 import type { ContentRef, TreeNode } from '../../repository/tree';
 import { nativeFs, readNodeMetadata } from '../fs';
+import { groupName, userName } from '../fs/accounts';
 import type { BatchCursor, BatchResult, RunOptions } from '../api';
 import type { RepoCore } from '../core';
 import { PackPool } from '../pack-pool';
@@ -163,6 +164,23 @@ class BatchRun {
       this.unreadable.push({ path: file.abs, reason: reasonOf(err) });
       return;
     }
+    // Unchanged since the parent (size, mtime, ctime, inode): its content list and its xattrs are reused
+    // without reading either (a change of mode, owner, xattrs or link count moves ctime).
+    const before = st.isFile() ? await this.parent.lookup(file.path) : undefined;
+    if (
+      before?.type === 'file' &&
+      before.size === Number(st.size) &&
+      before.mtimeNs === st.mtimeNs.toString() &&
+      before.ctimeNs === st.ctimeNs.toString() &&
+      before.inode === st.ino.toString() &&
+      before.content !== undefined &&
+      before.content.every((c) => !('chunk' in c) || this.pool.has(c.chunk))
+    ) {
+      this.files.push({ path: file.path, node: unchangedNode(before, name, st) });
+      this.stats.filesDone++;
+      this.stats.filesUnchanged++;
+      return;
+    }
     let meta: TreeNode;
     try {
       meta = { ...(await readNodeMetadata(file.abs, name, st)), ctimeNs: st.ctimeNs.toString(), inode: st.ino.toString() };
@@ -174,21 +192,6 @@ class BatchRun {
       // Became something else since planning: record what it is now.
       this.files.push({ path: file.path, node: meta });
       this.stats.filesDone++;
-      return;
-    }
-    const before = await this.parent.lookup(file.path);
-    if (
-      before?.type === 'file' &&
-      before.size === Number(st.size) &&
-      before.mtimeNs === meta.mtimeNs &&
-      before.ctimeNs === meta.ctimeNs &&
-      before.inode === meta.inode &&
-      before.content !== undefined &&
-      before.content.every((c) => !('chunk' in c) || this.pool.has(c.chunk))
-    ) {
-      this.files.push({ path: file.path, node: { ...meta, size: before.size, content: before.content } });
-      this.stats.filesDone++;
-      this.stats.filesUnchanged++;
       return;
     }
     if (st.size <= SMALL_FILE && st.blocks * 512n >= st.size) {
@@ -315,6 +318,34 @@ class BatchRun {
     this.changed = [];
     return { ...doc, count: doc.files.length + doc.unreadable.length };
   }
+}
+
+/**
+ * The node of a file unchanged since the parent snapshot: what lstat tells
+ * afresh (mode, owner, times, link identity), the rest (xattrs, content) from the parent.
+ */
+function unchangedNode(before: TreeNode, name: string, st: BigIntStats): TreeNode {
+  const uid = Number(st.uid);
+  const gid = Number(st.gid);
+  const user = userName(uid);
+  const group = groupName(gid);
+  return {
+    name,
+    type: 'file',
+    mode: Number(st.mode & 0o7777n),
+    uid,
+    gid,
+    ...(user === undefined ? {} : { user }),
+    ...(group === undefined ? {} : { group }),
+    mtimeNs: st.mtimeNs.toString(),
+    atimeNs: st.atimeNs.toString(),
+    ctimeNs: st.ctimeNs.toString(),
+    inode: st.ino.toString(),
+    size: Number(st.size),
+    ...(st.nlink > 1n ? { hardlinkKey: `${st.dev}:${st.ino}` } : {}),
+    ...(before.xattrs === undefined ? {} : { xattrs: before.xattrs }),
+    content: before.content,
+  };
 }
 
 function pushHole(content: ContentRef[], n: number): void {
