@@ -37,19 +37,23 @@ const DEAD_PEER_MS = Number(process.env.COFFER_CHAOS_DEAD_PEER_MS ?? 45_000);
 /** A run whose storage traffic stops this long is stuck (a call that never settles), not slow. */
 const STUCK_MS = 60_000;
 
-/** Rejects once the proxy has relayed nothing new for STUCK_MS; resolves never otherwise. */
+/**
+ * Rejects once the proxy has relayed less than 64 KiB in STUCK_MS: the job is
+ * stuck on a call that never settles. (Lock lease renewals, a few hundred
+ * bytes every few seconds, go on even then: they do not count as progress.)
+ */
 function watchdog(proxy: FaultProxy, what: string): { promise: Promise<never>; stop(): void } {
-  let last = -1;
-  let quietSince = Date.now();
+  let mark = 0;
+  let markedAt = Date.now();
   let timer: NodeJS.Timeout | undefined;
   const promise = new Promise<never>((_, reject) => {
     timer = setInterval(() => {
-      const now = proxy.stats.bytesRelayed + proxy.stats.requests;
-      if (now !== last) {
-        last = now;
-        quietSince = Date.now();
-      } else if (Date.now() - quietSince > STUCK_MS) {
-        reject(new Error(`${what}: no storage traffic for ${STUCK_MS / 1000} s after ${JSON.stringify(proxy.stats.injected)} faults: a storage call never settled`));
+      const now = proxy.stats.bytesRelayed;
+      if (now - mark >= 64 * 1024) {
+        mark = now;
+        markedAt = Date.now();
+      } else if (Date.now() - markedAt > STUCK_MS) {
+        reject(new Error(`${what}: under 64 KiB of storage traffic in ${STUCK_MS / 1000} s after faults ${JSON.stringify(proxy.stats.injected)}: a storage call never settled`));
       }
     }, 1000);
   });
