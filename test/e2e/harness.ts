@@ -60,6 +60,8 @@ export interface HarnessOptions {
   readonly engine?: EngineOptions;
   /** Run workers (default true); false = client only (e.g. a child-process worker). */
   readonly workers?: boolean;
+  /** Temporal frontend (default: the stack's TEMPORAL_ADDRESS), e.g. a private server a chaos test restarts. */
+  readonly address?: string;
 }
 
 export interface Harness {
@@ -88,7 +90,7 @@ export function uniqueId(prefix: string): string {
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   installQuietRuntime();
   const id = uniqueId('e2e');
-  const address = stackVar('TEMPORAL_ADDRESS');
+  const address = options.address ?? stackVar('TEMPORAL_ADDRESS');
   const namespace = stackEnv().TEMPORAL_NAMESPACE ?? 'default';
   const tmp = await mkdtemp(join(tmpdir(), 'coffer-e2e-'));
   const codecKeyFile = join(tmp, 'codec.key');
@@ -150,6 +152,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         COFFER_PASSWORD: TEST_PASSWORD,
         COFFER_METRICS_BIND: 'off',
         COFFER_SCRATCH_DIR: join(tmp, 'scratch'),
+        TEMPORAL_ADDRESS: address,
         ...extra,
       };
     },
