@@ -7,7 +7,7 @@
  * without being read.
  */
 import type { BigIntStats } from 'node:fs';
-import { closeSync, constants, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, read } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { Chunker } from '../../chunking/fastcdc';
@@ -235,8 +235,9 @@ class BatchRun {
   }
 
   /**
-   * Small files are read with synchronous calls in one go: four system calls
-   * without thread-pool round trips, which dominate the cost of small files.
+   * Small files are read in one go: open, fstat and close synchronously (they
+   * hit inodes the plan's lstat cached; a thread-pool round trip would cost
+   * more), the read itself asynchronously (it may wait for the disk).
    */
   private async processSmallFile(file: PlanFile, st: BigIntStats, meta: TreeNode): Promise<void> {
     const size = Number(st.size);
@@ -254,7 +255,9 @@ class BatchRun {
       const buf = Buffer.allocUnsafe(size + 1);
       let read = 0;
       for (;;) {
-        const n = readSync(fd, buf, read, buf.length - read, read);
+        // The read itself goes to the thread pool: on a cold cache it waits for the disk, and the
+        // other files in flight keep the main thread busy meanwhile (open/fstat/close hit cached inodes).
+        const n = await readAt(fd, buf, read, buf.length - read, read);
         if (n === 0) break;
         read += n;
         if (read === buf.length) break;
@@ -346,6 +349,12 @@ function unchangedNode(before: TreeNode, name: string, st: BigIntStats): TreeNod
     ...(before.xattrs === undefined ? {} : { xattrs: before.xattrs }),
     content: before.content,
   };
+}
+
+function readAt(fd: number, buffer: Buffer, offset: number, length: number, position: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    read(fd, buffer, offset, length, position, (err, bytesRead) => (err === null ? resolve(bytesRead) : reject(err)));
+  });
 }
 
 function pushHole(content: ContentRef[], n: number): void {
