@@ -26,7 +26,7 @@
  * snapshot's size and mtime (metadata is applied before the rename, so such a
  * file is complete). On ENOSPC it throws NoSpace after removing its temp file.
  */
-import { closeSync, constants, fchmodSync, fstatSync, ftruncateSync, lstatSync, openSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fstatSync, ftruncateSync, lstatSync, open as openCallback, renameSync, writeSync } from 'node:fs';
 import type { BigIntStats } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, rename, stat, symlink, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
@@ -111,6 +111,12 @@ const SPECIAL_TYPE_BITS: Readonly<Record<string, number>> = {
   chardev: constants.S_IFCHR,
   blockdev: constants.S_IFBLK,
 };
+
+function openFd(path: string, flags: number, mode: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    openCallback(path, flags, mode, (err, fd) => (err === null ? resolve(fd) : reject(err)));
+  });
+}
 
 function lstatSyncIfExists(path: string): BigIntStats | undefined {
   try {
@@ -400,7 +406,8 @@ class RestoreRun {
     const tmp = `${dir.abs}/${tempName()}`;
     let fd: number | undefined;
     try {
-      fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+      // Creating a file is the costly call (directory lock, journal): it goes to the thread pool, the rest stays synchronous.
+      fd = await openFd(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
       let writtenEnd = 0;
       for (const { offset, data } of pieces) {
         let done = 0;
