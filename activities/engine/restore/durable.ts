@@ -18,14 +18,30 @@ import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 
-let syncfsWorks: boolean | undefined;
+/** false once the `sync` command turned out to be missing or not executable. */
+let syncCommandUsable = true;
 
+/**
+ * syncfs(2) of the file system holding `path`. false: the command is not
+ * available (use fsync instead). A failure of syncfs itself (a writeback
+ * error, no space) is thrown: the data may not be durable, and an fsync
+ * opened afterwards would no longer see that error.
+ */
 function syncFileSystem(path: string): Promise<boolean> {
-  if (syncfsWorks === false) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    execFile('sync', ['--file-system', '--', path], { timeout: 600_000, windowsHide: true }, (err) => {
-      syncfsWorks = err === null;
-      resolve(syncfsWorks);
+  if (!syncCommandUsable) return Promise.resolve(false);
+  return new Promise((resolve, reject) => {
+    execFile('sync', ['--file-system', '--', path], { timeout: 600_000, windowsHide: true }, (err, _stdout, stderr) => {
+      if (err === null) return resolve(true);
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'EACCES') {
+        syncCommandUsable = false;
+        return resolve(false);
+      }
+      const text = String(stderr).trim();
+      const failure = new Error(`restored files could not be made durable: sync --file-system failed${text === '' ? '' : `: ${text}`}`);
+      if (/no space left/i.test(text)) Object.assign(failure, { code: 'ENOSPC' });
+      else if (/quota/i.test(text)) Object.assign(failure, { code: 'EDQUOT' });
+      reject(failure);
     });
   });
 }
