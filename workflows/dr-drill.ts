@@ -83,7 +83,7 @@ export async function drDrillWorkflow(input: DrillInput): Promise<DrillReport> {
     const rpoSeconds = Math.max(0, (started - Date.parse(snapshot.time)) / 1000);
     const gaps: string[] = [];
     if (compare.differences > 0) gaps.push(`${compare.differences} difference(s) between the restored tree and the snapshot`);
-    if (restored.files === 0 && restored.dirs === 0) gaps.push('the snapshot restored nothing');
+    if (restored.files + restored.skipped === 0 && restored.dirs === 0) gaps.push('the snapshot restored nothing');
     if (rtoSeconds > rtoObjectiveSeconds) gaps.push(`RTO ${rtoSeconds.toFixed(1)} s exceeds the objective of ${rtoObjectiveSeconds} s`);
     if (rpoSeconds > rpoObjectiveSeconds) gaps.push(`RPO ${rpoSeconds.toFixed(0)} s (snapshot age) exceeds the objective of ${rpoObjectiveSeconds} s`);
     report = {
@@ -93,7 +93,7 @@ export async function drDrillWorkflow(input: DrillInput): Promise<DrillReport> {
       snapshotHost: snapshot.host,
       startedAt: new Date(started).toISOString(),
       finishedAt: new Date(finished).toISOString(),
-      restored: { files: restored.files, dirs: restored.dirs, bytes: restored.bytes },
+      restored: { files: restored.files + restored.skipped, dirs: restored.dirs, bytes: restored.bytes },
       compare,
       rtoSeconds,
       rtoObjectiveSeconds,

@@ -38,10 +38,12 @@ export interface RestoreOutput {
   readonly snapshotId: string;
   readonly snapshotTime: string;
   readonly target: string;
+  /** Files in place, including those an interrupted earlier attempt had restored. */
   readonly files: number;
   readonly dirs: number;
+  /** Bytes written by the attempt that finished (files it skipped are not counted). */
   readonly bytes: number;
-  /** Files a resumed attempt found already restored. */
+  /** Files a resumed attempt found already restored (and skipped). */
   readonly skipped: number;
   /** The byte-for-byte comparison of the restored tree with the snapshot (always passed when returned). */
   readonly verified: CompareOutcome;
@@ -99,7 +101,7 @@ export async function restoreWorkflow(input: RestoreInput): Promise<RestoreOutpu
       snapshotId: snapshot.id,
       snapshotTime: snapshot.time,
       target: paths.target,
-      files: restored.files,
+      files: restored.files + restored.skipped,
       dirs: restored.dirs,
       bytes: restored.bytes,
       skipped: restored.skipped,
