@@ -5,6 +5,7 @@
  *   unpack: sealed → open → bounded zstd decompress
  */
 import { open, seal } from '../crypto/aead';
+import { chunkId } from '../crypto/chunk-id';
 import { compressChunk, decompressChunk } from '../compression/zstd';
 
 export interface PackJob {
@@ -34,10 +35,14 @@ export interface UnpackJob {
   maxSize: number;
   /** Names the object in error messages. */
   what: string;
+  /** When given: also compute the plaintext's chunk id with this key (keyed BLAKE3), off the caller's thread. */
+  idKey?: Uint8Array;
 }
 
 export interface UnpackResult {
   data: Buffer;
+  /** The chunk id of `data`, when the job carried `idKey`. */
+  id?: string;
   cpuMs: number;
 }
 
@@ -52,5 +57,6 @@ export function runUnpack(job: UnpackJob): UnpackResult {
   const t0 = performance.now();
   const plain = open(job.key, job.sealed, job.ad, job.what);
   const data = decompressChunk(plain, job.compressed, job.maxSize, job.what);
-  return { data, cpuMs: performance.now() - t0 };
+  const id = job.idKey === undefined ? undefined : chunkId(job.idKey, data);
+  return { data, ...(id === undefined ? {} : { id }), cpuMs: performance.now() - t0 };
 }

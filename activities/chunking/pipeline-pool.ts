@@ -29,6 +29,8 @@ export interface CpuPool {
   process(job: PackJob): Promise<PackResult>;
   /** Open and decompress one sealed chunk; IntegrityError on any failure. */
   unpack(job: UnpackJob): Promise<Buffer>;
+  /** Like unpack, and with `job.idKey` also the plaintext's chunk id computed on the worker. */
+  unpackWithId(job: UnpackJob): Promise<{ data: Buffer; id?: string }>;
   /** Jobs submitted and not yet settled: keep it bounded (e.g. ≤ 2 × size). */
   readonly inFlight: number;
   readonly size: number;
@@ -151,14 +153,20 @@ class WorkerPool implements CpuPool {
   }
 
   async unpack(job: UnpackJob): Promise<Buffer> {
+    return (await this.unpackWithId(job)).data;
+  }
+
+  async unpackWithId(job: UnpackJob): Promise<{ data: Buffer; id?: string }> {
     const sealed = fresh(job.sealed);
+    const idKey = job.idKey === undefined ? {} : { idKey: fresh(job.idKey) };
     const reply = await this.submit(
-      { id: this.nextId++, op: 'unpack', job: { sealed, key: fresh(job.key), ad: fresh(job.ad), compressed: job.compressed, maxSize: job.maxSize, what: job.what } },
+      { id: this.nextId++, op: 'unpack', job: { sealed, key: fresh(job.key), ad: fresh(job.ad), compressed: job.compressed, maxSize: job.maxSize, what: job.what, ...idKey } },
       [sealed.buffer as ArrayBuffer],
     );
     if (!reply.ok) throw rebuildError(reply.error);
     if (reply.op !== 'unpack') throw new Error('CPU pool: mismatched reply');
-    return Buffer.from(reply.data.buffer, reply.data.byteOffset, reply.data.byteLength);
+    const data = Buffer.from(reply.data.buffer, reply.data.byteOffset, reply.data.byteLength);
+    return reply.chunkId === undefined ? { data } : { data, id: reply.chunkId };
   }
 
   async close(): Promise<void> {
@@ -187,6 +195,12 @@ class InlinePool implements CpuPool {
   async unpack(job: UnpackJob): Promise<Buffer> {
     if (this.closed) throw new PoolClosed();
     return runUnpack(job).data;
+  }
+
+  async unpackWithId(job: UnpackJob): Promise<{ data: Buffer; id?: string }> {
+    if (this.closed) throw new PoolClosed();
+    const r = runUnpack(job);
+    return r.id === undefined ? { data: r.data } : { data: r.data, id: r.id };
   }
 
   async close(): Promise<void> {

@@ -12,7 +12,7 @@ export type WorkerRequest = { id: number; op: 'pack'; job: PackJob } | { id: num
 
 export type WorkerReply =
   | { id: number; ok: true; op: 'pack'; sealed: Uint8Array; compressed: boolean; plainBytes: number; packedBytes: number; cpuMs: number }
-  | { id: number; ok: true; op: 'unpack'; data: Uint8Array; cpuMs: number }
+  | { id: number; ok: true; op: 'unpack'; data: Uint8Array; chunkId?: string; cpuMs: number }
   | { id: number; ok: false; error: { kind: 'integrity' | 'range' | 'other'; message: string } };
 
 /** A Uint8Array that owns its whole ArrayBuffer, so transferring it moves exactly its bytes. */
@@ -29,7 +29,7 @@ function handle(req: WorkerRequest): { reply: WorkerReply; transfer: ArrayBuffer
     }
     const r = runUnpack(req.job);
     const data = owning(r.data);
-    return { reply: { id: req.id, ok: true, op: 'unpack', data, cpuMs: r.cpuMs }, transfer: [data.buffer as ArrayBuffer] };
+    return { reply: { id: req.id, ok: true, op: 'unpack', data, ...(r.id === undefined ? {} : { chunkId: r.id }), cpuMs: r.cpuMs }, transfer: [data.buffer as ArrayBuffer] };
   } catch (err) {
     const kind = err instanceof IntegrityError ? 'integrity' : err instanceof RangeError ? 'range' : 'other';
     return { reply: { id: req.id, ok: false, error: { kind, message: err instanceof Error ? err.message : String(err) } }, transfer: [] };

@@ -199,18 +199,20 @@ export class RepoCore {
     if (sealed.length !== loc.length) throw new IntegrityError(`chunk ${id}: pack ${packName} is truncated`);
     const cpu = loc.length >= UNPACK_OFFLOAD_FROM ? this.cpuPool() : undefined;
     if (cpu === undefined) return this.decodeBlob(id, loc, sealed, packName);
-    // Authenticate and decompress on a worker; the id check (a fast native hash) stays here.
+    // Authenticate, decompress and (data chunks) hash on a worker; the id comparison happens here.
     const what = `chunk ${id} in pack ${packName}`;
-    const plain = await cpu.unpack({
+    const { data: plain, id: computed } = await cpu.unpackWithId({
       sealed,
       key: blobKey(this.keyring, loc.type, loc.epoch, what),
       ad: blobAd(this.repoId, loc.type, id, loc.epoch),
       compressed: loc.compressed,
       maxSize: loc.rawLength,
       what,
+      // Data chunk ids are a plain keyed hash: the worker computes it too (tree ids carry a domain prefix: hashed here).
+      ...(loc.type === 'data' ? { idKey: this.keyring.chunkIdKey } : {}),
     });
     if (plain.length !== loc.rawLength) throw new IntegrityError(`${what}: decompressed to ${plain.length} bytes, index says ${loc.rawLength}`);
-    if (this.idOf(loc.type, plain) !== id) throw new IntegrityError(`${what}: content does not hash to its id`);
+    if ((computed ?? this.idOf(loc.type, plain)) !== id) throw new IntegrityError(`${what}: content does not hash to its id`);
     return plain;
   }
 
