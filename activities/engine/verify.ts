@@ -84,6 +84,11 @@ export async function verify(core: RepoCore, request: VerifyRequest, options: Ru
       return f;
     };
 
+    // Snapshots first, then the index: backups write packs -> index -> snapshot,
+    // so every snapshot seen here has its index objects stored already, and a
+    // backup committing while verify runs cannot look like missing data.
+    const snapshots = await core.loadSnapshots((name, err) => add('snapshot-unreadable', name, message(err)));
+
     // Index objects, loaded afresh so every one of them is authenticated now.
     core.index.clear();
     core.clearCaches();
@@ -126,7 +131,6 @@ export async function verify(core: RepoCore, request: VerifyRequest, options: Ru
     }
 
     // Snapshots and trees; referenced chunks must be indexed.
-    const snapshots = await core.loadSnapshots((name, err) => add('snapshot-unreadable', name, message(err)));
     const unindexed = new Map<string, MutableFinding>();
     await walkSnapshots(
       core,
