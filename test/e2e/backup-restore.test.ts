@@ -5,9 +5,8 @@
  * as child processes.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readdir, writeFile } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { InitRepositoryOutput } from '../../activities/repository';
@@ -18,8 +17,7 @@ import { stackVar } from '../helpers/stack';
 import { failureCode, startHarness, TEST_INIT_OPTIONS } from './harness';
 import type { Harness } from './harness';
 import { makeTree, treeDifferences } from './trees';
-
-const ROOT = resolve(__dirname, '..', '..');
+import { runCli } from './cli';
 
 void describe('backup and restore through the workflows', () => {
   let h: Harness;
@@ -115,24 +113,6 @@ void describe('backup and restore through the workflows', () => {
     });
   });
 });
-
-interface CliRun {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function runCli(h: Harness, args: readonly string[], env: Record<string, string> = {}): Promise<CliRun> {
-  return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'clients', 'cli.ts'), ...args], { cwd: ROOT, env: h.childEnv(env) });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolveRun({ code, stdout, stderr }));
-  });
-}
 
 void describe('the coffer CLI as a child process', () => {
   let h: Harness;
