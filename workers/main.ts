@@ -13,6 +13,7 @@ import { causeChain, isCofferError } from '../activities/errors';
 import { InMemoryMetrics, TeeMetrics } from '../activities/metrics';
 import { createActivities } from '../activities';
 import { loadWorkerConfig } from './config';
+import { ConfigInvalid } from './errors';
 import { createCofferWorkers } from './create-workers';
 import { loadDataConverter } from './data-converter';
 import { createWorkerDeps } from './deps';
@@ -21,14 +22,21 @@ import { tlsOptions } from './tls';
 
 async function main(): Promise<void> {
   const config = loadWorkerConfig();
-  Runtime.install({
-    logger: new DefaultLogger('INFO'),
-    shutdownSignals: ['SIGINT', 'SIGTERM'],
-    telemetryOptions: {
-      logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} },
-      ...(config.metricsBindAddress === undefined ? {} : { metrics: { prometheus: { bindAddress: config.metricsBindAddress } } }),
-    },
-  });
+  try {
+    Runtime.install({
+      logger: new DefaultLogger('INFO'),
+      shutdownSignals: ['SIGINT', 'SIGTERM'],
+      telemetryOptions: {
+        logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} },
+        ...(config.metricsBindAddress === undefined ? {} : { metrics: { prometheus: { bindAddress: config.metricsBindAddress } } }),
+      },
+    });
+  } catch (err) {
+    throw new ConfigInvalid(`cannot serve metrics on ${config.metricsBindAddress ?? '?'}`, {
+      cause: err,
+      hint: 'the address is in use or not bindable: set COFFER_METRICS_BIND to a free host:port, or to off',
+    });
+  }
   const metrics = new TeeMetrics([new MeterMetrics(Runtime.instance().metricMeter), new InMemoryMetrics()]);
   const dataConverter = loadDataConverter(config);
   const connection = await NativeConnection.connect({
