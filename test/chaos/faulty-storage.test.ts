@@ -74,9 +74,9 @@ const RUNS: Run[] = [
 ];
 if (HEAVY) {
   for (const rate of [0.05, 0.2]) {
-    RUNS.push({ name: `s3-tcp-${rate * 100}%`, backend: 's3', mode: 'tcp', rate });
-    RUNS.push({ name: `s3-http-${rate * 100}%`, backend: 's3', mode: 'http', rate });
-    RUNS.push({ name: `sftp-tcp-${rate * 100}%`, backend: 'sftp', mode: 'tcp', rate });
+    RUNS.push({ name: `s3-tcp-${Math.round(rate * 100)}%`, backend: 's3', mode: 'tcp', rate });
+    RUNS.push({ name: `s3-http-${Math.round(rate * 100)}%`, backend: 's3', mode: 'http', rate });
+    RUNS.push({ name: `sftp-tcp-${Math.round(rate * 100)}%`, backend: 'sftp', mode: 'tcp', rate });
   }
 }
 
