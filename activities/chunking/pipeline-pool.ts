@@ -29,8 +29,13 @@ export interface CpuPool {
   process(job: PackJob): Promise<PackResult>;
   /** Open and decompress one sealed chunk; IntegrityError on any failure. */
   unpack(job: UnpackJob): Promise<Buffer>;
-  /** Like unpack, and with `job.idKey` also the plaintext's chunk id computed on the worker. */
-  unpackWithId(job: UnpackJob): Promise<{ data: Buffer; id?: string }>;
+  /**
+   * Like unpack, and with `job.idKey` also the plaintext's chunk id computed on
+   * the worker. `giveSealed`: the caller hands `job.sealed` over; when it is a
+   * view of a whole ArrayBuffer that buffer is transferred without a copy (and
+   * is unusable afterwards).
+   */
+  unpackWithId(job: UnpackJob, options?: { giveSealed?: boolean }): Promise<{ data: Buffer; id?: string }>;
   /** Jobs submitted and not yet settled: keep it bounded (e.g. ≤ 2 × size). */
   readonly inFlight: number;
   readonly size: number;
@@ -156,8 +161,10 @@ class WorkerPool implements CpuPool {
     return (await this.unpackWithId(job)).data;
   }
 
-  async unpackWithId(job: UnpackJob): Promise<{ data: Buffer; id?: string }> {
-    const sealed = fresh(job.sealed);
+  async unpackWithId(job: UnpackJob, options: { giveSealed?: boolean } = {}): Promise<{ data: Buffer; id?: string }> {
+    const s = job.sealed;
+    const owning = options.giveSealed === true && s.byteOffset === 0 && s.byteLength === s.buffer.byteLength && s.buffer instanceof ArrayBuffer;
+    const sealed = owning ? s : fresh(s);
     const idKey = job.idKey === undefined ? {} : { idKey: fresh(job.idKey) };
     const reply = await this.submit(
       { id: this.nextId++, op: 'unpack', job: { sealed, key: fresh(job.key), ad: fresh(job.ad), compressed: job.compressed, maxSize: job.maxSize, what: job.what, ...idKey } },

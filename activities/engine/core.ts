@@ -30,10 +30,10 @@ import type { Tree } from '../repository/tree';
 import type { StoredKey } from '../repository/key-store';
 import type { SnapshotSummary, Unlock } from './api';
 import type { ResolvedEngineOptions } from './options';
-import { PackRanges } from './pack-ranges';
+import { OWN_READ_FROM, PackRanges } from './pack-ranges';
 
 /** Chunks at least this large are opened and decompressed on a worker thread (smaller ones cost more to hand over). */
-const UNPACK_OFFLOAD_FROM = 128 * 1024;
+const UNPACK_OFFLOAD_FROM = OWN_READ_FROM;
 
 /** Trees are hashed with a domain prefix so a file whose bytes equal a tree's encoding gets another id. */
 const TREE_ID_DOMAIN = Buffer.from('coffer/tree/v1\0', 'utf8');
@@ -210,7 +210,7 @@ export class RepoCore {
       what,
       // Data chunk ids are a plain keyed hash: the worker computes it too (tree ids carry a domain prefix: hashed here).
       ...(loc.type === 'data' ? { idKey: this.keyring.chunkIdKey } : {}),
-    });
+    }, { giveSealed: true });
     if (plain.length !== loc.rawLength) throw new IntegrityError(`${what}: decompressed to ${plain.length} bytes, index says ${loc.rawLength}`);
     if ((computed ?? this.idOf(loc.type, plain)) !== id) throw new IntegrityError(`${what}: content does not hash to its id`);
     return plain;

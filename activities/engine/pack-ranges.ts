@@ -23,6 +23,12 @@ import type { ChunkLocation, MasterIndex } from '../repository/master-index';
 import { Names } from '../repository/format';
 
 const MAX_RANGE = 8 * 1024 * 1024;
+/**
+ * Chunks this large are read on their own: one request per chunk is already
+ * cheap relative to its size, and an exact buffer can be handed to a worker
+ * thread without a copy.
+ */
+export const OWN_READ_FROM = 128 * 1024;
 const MAX_GAP = 256 * 1024;
 const DEFAULT_BUDGET = 64 * 1024 * 1024;
 
@@ -91,7 +97,7 @@ export class PackRanges {
     const start = loc.offset;
     let end = start + loc.length;
     const expected = this.expected;
-    if (expected === undefined && loc.type !== 'tree') return end;
+    if (loc.length >= OWN_READ_FROM || (expected === undefined && loc.type !== 'tree')) return end;
     const entries = this.packEntries(loc.pack);
     if (entries === undefined) return end;
     let lo = 0;
@@ -104,7 +110,7 @@ export class PackRanges {
     for (let i = lo + 1; i < entries.length; i++) {
       const e = entries[i];
       if (e.offset - end > MAX_GAP || e.offset + e.length - start > MAX_RANGE) break;
-      const wanted = expected !== undefined ? expected.has(e.id) : e.tree;
+      const wanted = e.length < OWN_READ_FROM && (expected !== undefined ? expected.has(e.id) : e.tree);
       if (wanted) end = e.offset + e.length;
     }
     return end;
