@@ -13,6 +13,8 @@ import {
   AlreadyExists, AuthFailed, BadLocation, InvalidRange, NotFound, RetentionLocked, Transient, Unreachable, Unsupported,
 } from './errors';
 import { CofferError } from '../errors';
+import { LinkHealth, isStallError, resolveTimeouts } from './timeouts';
+import type { ResolvedTimeouts, StorageTimeouts } from './timeouts';
 
 export interface S3Credentials {
   readonly accessKeyId: string;
@@ -47,6 +49,11 @@ export interface S3BackendOptions {
   readonly conditionalWrites?: boolean;
   /** SDK-level attempts (default 1: retries belong to the RetryingBackend wrapper). */
   readonly maxAttempts?: number;
+  /**
+   * Connect timeout, socket idle timeout (no byte either way, including while a
+   * response body streams) and the dead-link cool-down; defaults in ./timeouts.
+   */
+  readonly timeouts?: StorageTimeouts;
 }
 
 /**
@@ -76,6 +83,8 @@ export class S3Backend implements Backend {
   private readonly conditional: boolean;
   private lockEnabled = false;
   private versioned = false;
+  private readonly timeouts: ResolvedTimeouts;
+  private readonly link: LinkHealth;
 
   constructor(private readonly options: S3BackendOptions) {
     this.bucket = options.bucket;
@@ -86,6 +95,8 @@ export class S3Backend implements Backend {
     this.partConcurrency = Math.max(1, options.partConcurrency ?? 4);
     this.pageSize = options.pageSize ?? 1000;
     this.conditional = options.conditionalWrites ?? true;
+    this.timeouts = resolveTimeouts(options.timeouts);
+    this.link = new LinkHealth(this.timeouts.deadLinkCooldownMs, this.location);
     this.client = new S3Client({
       region: options.region ?? 'us-east-1',
       endpoint: options.endpoint,
@@ -95,7 +106,27 @@ export class S3Backend implements Backend {
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
       maxAttempts: options.maxAttempts ?? 1,
+      // Without these a dead peer (no FIN, no RST) leaves a request pending forever. socketTimeout is the
+      // idle timeout of the socket (send and receive, body included), so large transfers are not cut short.
+      requestHandler: {
+        connectionTimeout: this.timeouts.connectTimeoutMs,
+        socketTimeout: this.timeouts.idleTimeoutMs,
+      },
     });
+    // Every request passes the link's circuit breaker: fail fast while the link is known to be silent,
+    // open it when a request timed out for silence, close it on any answer from the server.
+    this.client.middlewareStack.add((next) => async (args) => {
+      this.link.check();
+      try {
+        const out = await next(args);
+        this.link.markAlive();
+        return out;
+      } catch (err) {
+        if (isStallError(err)) this.link.markSilent();
+        else if (httpStatus(err) !== undefined) this.link.markAlive();
+        throw err;
+      }
+    }, { step: 'finalizeRequest', priority: 'low', name: 'cofferLinkHealth' });
   }
 
   get capabilities(): BackendCapabilities {
@@ -285,8 +316,11 @@ export class S3Backend implements Backend {
         ...(this.conditional ? { IfNoneMatch: '*' } : {}),
       }), { abortSignal: signal });
     } catch (err) {
-      // Never leave a paid-for, invisible upload behind; not tied to the (maybe aborted) signal.
-      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId })).catch(() => undefined);
+      // Never leave a paid-for, invisible upload behind; not tied to the (maybe aborted) signal, but bounded:
+      // on a dead link this is skipped at once (circuit breaker) or gives up after connect + idle timeouts.
+      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }), {
+        abortSignal: AbortSignal.timeout(this.timeouts.connectTimeoutMs + this.timeouts.idleTimeoutMs),
+      }).catch(() => undefined);
       throw err;
     }
   }
@@ -308,6 +342,9 @@ function httpStatus(err: unknown): number | undefined {
   return meta?.httpStatusCode;
 }
 
+/** The connection broke or went quiet mid-request: worth another attempt on a fresh connection. */
+const CONNECTION_BROKEN = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ETIMEDOUT', 'ESOCKETTIMEDOUT']);
+
 const NETWORK_UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'CERT_HAS_EXPIRED', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE']);
 
 /** Maps an S3 SDK error onto the storage sentinels. Messages carry no credentials or URLs. */
@@ -319,6 +356,12 @@ export function mapS3Error(err: unknown, what: string, op: string, location: str
   const opts = { cause: err };
   if (typeof sysCode === 'string' && NETWORK_UNREACHABLE.has(sysCode)) {
     return new Unreachable(`cannot reach the S3 endpoint of ${location}: ${sysCode}`, opts);
+  }
+  if (status === undefined && isStallError(err)) {
+    return new Transient(`S3 ${op} of ${what} timed out: no progress on the connection to ${location}`, opts);
+  }
+  if (status === undefined && ((typeof sysCode === 'string' && CONNECTION_BROKEN.has(sysCode)) || /socket hang up|aborted|premature close/i.test(detail))) {
+    return new Transient(`S3 ${op} of ${what}: the connection to ${location} broke (${typeof sysCode === 'string' ? sysCode : 'closed'})`, opts);
   }
   if (code === 'NoSuchBucket' || (op === 'bucket' && status === 404)) return new BadLocation(`bucket of ${location} does not exist`, { ...opts, hint: 'create the bucket or fix the repository URL' });
   if (code === 'NoSuchKey' || code === 'NotFound' || (status === 404 && op !== 'bucket')) return new NotFound(`${what} not found`, opts);
