@@ -8,6 +8,8 @@ import {
   AlreadyExists, AuthFailed, BadLocation, NotFound, Transient, Unreachable, Unsupported,
 } from './errors';
 import { CofferError } from '../errors';
+import { LinkHealth, isStallError, resolveTimeouts, withDeadline } from './timeouts';
+import type { ResolvedTimeouts, StorageTimeouts } from './timeouts';
 
 /** SFTP status codes (draft-ietf-secsh-filexfer-02). */
 const FX_EOF = 1;
@@ -37,7 +39,92 @@ export interface SftpBackendOptions {
   readonly password?: string;
   /** Host-key pinning is mandatory: connections to an unpinned or mismatching key are refused. */
   readonly hostKey: HostKeyPin;
+  /** SSH handshake timeout; overrides timeouts.connectTimeoutMs (kept for compatibility). */
   readonly readyTimeoutMs?: number;
+  /** Connect, idle (no SFTP reply while requests are pending), keepalive and dead-link cool-down; defaults in ./timeouts. */
+  readonly timeouts?: StorageTimeouts;
+}
+
+/**
+ * One SSH connection with its SFTP channel. Every request goes through
+ * call(), which tracks what is pending: if requests are pending and no reply
+ * has arrived for idleTimeoutMs (or SSH keepalives go unanswered, or the
+ * connection drops), the session is killed: the SSH connection is destroyed
+ * (no polite end(), which would wait for a dead peer), every pending call
+ * rejects with Transient, and later calls on it reject at once. The backend
+ * then opens a fresh session for the next call.
+ */
+class Session {
+  private readonly pending = new Set<(err: Error) => void>();
+  private lastReply = Date.now();
+  private readonly timer: NodeJS.Timeout;
+  private deadWith: Error | undefined;
+
+  constructor(
+    readonly client: SftpClient,
+    readonly sftp: SFTPWrapper,
+    private readonly idleMs: number,
+    private readonly location: string,
+    private readonly onReply: () => void,
+    private readonly onDeath: (session: Session, silent: boolean) => void,
+  ) {
+    this.timer = setInterval(() => this.watch(), Math.max(50, Math.min(1000, Math.floor(idleMs / 4))));
+    this.timer.unref();
+  }
+
+  get dead(): boolean {
+    return this.deadWith !== undefined;
+  }
+
+  /** Calls a callback-style SFTP method as a promise, under the session's idle watchdog. */
+  call<T>(fn: (cb: (err: Error | null | undefined, value: T) => void) => void): Promise<T> {
+    if (this.deadWith !== undefined) return Promise.reject(this.deadWith);
+    return new Promise<T>((resolve, reject) => {
+      if (this.pending.size === 0) this.lastReply = Date.now(); // the idle clock runs only while work is pending
+      const fail = (err: Error): void => {
+        this.pending.delete(fail);
+        reject(err);
+      };
+      this.pending.add(fail);
+      try {
+        fn((err, value) => {
+          if (!this.pending.delete(fail)) return; // already failed by kill()
+          this.lastReply = Date.now();
+          if (this.deadWith === undefined) this.onReply();
+          if (err) reject(err);
+          else resolve(value);
+        });
+      } catch (err) {
+        fail(err instanceof Error ? err : new Error(String(err)));
+      }
+    });
+  }
+
+  /** Tears the connection down and fails everything pending with `err`. Idempotent. */
+  kill(err: Error, silent: boolean): void {
+    if (this.deadWith !== undefined) return;
+    this.deadWith = err;
+    clearInterval(this.timer);
+    for (const fail of [...this.pending]) fail(err);
+    destroyClient(this.client);
+    this.onDeath(this, silent);
+  }
+
+  private watch(): void {
+    if (this.pending.size > 0 && Date.now() - this.lastReply > this.idleMs) {
+      this.kill(new Transient(`no reply from the SFTP server of ${this.location} for ${Math.round(this.idleMs / 1000)} s: connection dropped`), true);
+    }
+  }
+}
+
+/** Destroys the SSH connection at once (ssh2-sftp-client's end() waits for the peer, which may never answer). */
+function destroyClient(client: SftpClient): void {
+  const ssh = (client as unknown as { client?: { destroy?: () => void } }).client;
+  try {
+    ssh?.destroy?.();
+  } catch {
+    // already gone
+  }
 }
 
 /**
@@ -62,15 +149,23 @@ export interface SftpBackendOptions {
 export class SftpBackend implements Backend {
   readonly location: string;
   private readonly root: string;
-  private client: SftpClient | undefined;
-  private connecting: Promise<SFTPWrapper> | undefined;
+  private current: Promise<Session> | undefined;
   private readonly knownDirs = new Set<string>();
+  /** Temp files of saves whose session died before they could be unlinked; removed after the next connect. */
+  private readonly staleTemps = new Set<string>();
+  private readonly timeouts: ResolvedTimeouts;
+  private readonly link: LinkHealth;
   private hardlink = true;
   private closed = false;
 
   constructor(private readonly options: SftpBackendOptions) {
     this.root = posix.normalize(options.path).replace(/\/+$/, '') || '/';
     this.location = `sftp://${options.username}@${options.host}:${options.port ?? 22}${this.root.startsWith('/') ? '' : '/~/'}${this.root}`;
+    this.timeouts = resolveTimeouts({
+      ...options.timeouts,
+      ...(options.readyTimeoutMs === undefined ? {} : { connectTimeoutMs: options.readyTimeoutMs }),
+    });
+    this.link = new LinkHealth(this.timeouts.deadLinkCooldownMs, this.location);
   }
 
   get capabilities(): BackendCapabilities {
@@ -79,7 +174,7 @@ export class SftpBackend implements Backend {
 
   /** Connects (verifying the host key and credentials) and checks the root is reachable. */
   async open(): Promise<this> {
-    await this.sftp();
+    await this.session();
     return this;
   }
 
@@ -87,41 +182,48 @@ export class SftpBackend implements Backend {
     checkName(name);
     if (options.retainUntil !== undefined) throw new Unsupported('SFTP storage cannot retention-lock objects');
     throwIfAborted(options.signal);
-    const sftp = await this.sftp();
+    const s = await this.session();
     const path = this.pathOf(name);
     const dir = posix.dirname(path);
     const temp = posix.join(dir, `.${posix.basename(path)}.tmp-${randomSuffix()}`);
     let published = false;
     try {
-      await this.mkdirs(sftp, dir);
-      await writeFile(sftp, temp, asBuffer(data), options.signal);
+      await this.mkdirs(s, dir);
+      // Published (hard-linked to its name) only after every byte was written and fsync'ed: a session torn
+      // down midway leaves at most a hidden temp file, never a partial object.
+      await writeFile(s, temp, asBuffer(data), options.signal);
       throwIfAborted(options.signal);
-      await this.publish(sftp, temp, path, name);
+      await this.publish(s, temp, path, name);
       published = true;
     } catch (err) {
       throw this.mapError(err, name, options.signal);
     } finally {
-      if (!published || this.hardlink) await call<void>((cb) => sftp.unlink(temp, cb)).catch(() => undefined);
+      if (!published || this.hardlink) {
+        await s.call<void>((cb) => s.sftp.unlink(temp, cb)).catch((err: unknown) => {
+          if (statusCode(err) !== FX_NO_SUCH_FILE) this.staleTemps.add(temp); // session gone: sweep after reconnecting
+        });
+      }
     }
   }
 
   async load(name: string, range?: ByteRange, options: CallOptions = {}): Promise<Buffer> {
     checkName(name);
     throwIfAborted(options.signal);
-    const sftp = await this.sftp();
+    const s = await this.session();
     let handle: Buffer | undefined;
     try {
-      handle = await call<Buffer>((cb) => sftp.open(this.pathOf(name), 'r', cb));
-      const attrs = await call<Attributes>((cb) => sftp.fstat(handle as Buffer, cb));
+      handle = await s.call<Buffer>((cb) => s.sftp.open(this.pathOf(name), 'r', cb));
+      const h = handle;
+      const attrs = await s.call<Attributes>((cb) => s.sftp.fstat(h, cb));
       if ((attrs.mode & 0o170000) !== 0o100000) throw new NotFound(`object ${name} not found`);
       const { start, end } = resolveRange(name, attrs.size, range);
-      return await readRange(sftp, handle, start, end, options.signal);
+      return await readRange(s, h, start, end, options.signal);
     } catch (err) {
       throw this.mapError(err, name, options.signal);
     } finally {
       if (handle !== undefined) {
         const h = handle;
-        await call<void>((cb) => sftp.close(h, cb)).catch(() => undefined);
+        await s.call<void>((cb) => s.sftp.close(h, cb)).catch(() => undefined);
       }
     }
   }
@@ -129,9 +231,9 @@ export class SftpBackend implements Backend {
   async stat(name: string, options: CallOptions = {}): Promise<ObjectInfo> {
     checkName(name);
     throwIfAborted(options.signal);
-    const sftp = await this.sftp();
+    const s = await this.session();
     try {
-      const attrs = await call<Attributes>((cb) => sftp.stat(this.pathOf(name), cb));
+      const attrs = await s.call<Attributes>((cb) => s.sftp.stat(this.pathOf(name), cb));
       if ((attrs.mode & 0o170000) !== 0o100000) throw new NotFound(`object ${name} not found`);
       return { name, size: attrs.size };
     } catch (err) {
@@ -141,17 +243,17 @@ export class SftpBackend implements Backend {
 
   async *list(prefix: string, options: CallOptions = {}): AsyncIterable<ObjectInfo> {
     checkPrefix(prefix);
-    const sftp = await this.sftp();
+    const s = await this.session();
     const slash = prefix.lastIndexOf('/');
-    yield* this.walk(sftp, slash < 0 ? '' : prefix.slice(0, slash), prefix, options.signal);
+    yield* this.walk(s, slash < 0 ? '' : prefix.slice(0, slash), prefix, options.signal);
   }
 
   async remove(name: string, options: CallOptions = {}): Promise<void> {
     checkName(name);
     throwIfAborted(options.signal);
-    const sftp = await this.sftp();
+    const s = await this.session();
     try {
-      await call<void>((cb) => sftp.unlink(this.pathOf(name), cb));
+      await s.call<void>((cb) => s.sftp.unlink(this.pathOf(name), cb));
     } catch (err) {
       if (statusCode(err) === FX_NO_SUCH_FILE) return;
       throw this.mapError(err, name, options.signal);
@@ -160,18 +262,22 @@ export class SftpBackend implements Backend {
 
   async close(): Promise<void> {
     this.closed = true;
-    const client = this.client;
-    this.client = undefined;
-    this.connecting = undefined;
-    await client?.end().catch(() => undefined);
+    const current = this.current;
+    this.current = undefined;
+    const s = await current?.catch(() => undefined);
+    if (s === undefined || s.dead) return;
+    // Polite end (flushes, closes the channel) when the server answers; destroyed if it does not.
+    const client = s.client;
+    await withDeadline(client.end(), 2000, () => new Error('end timed out')).catch(() => undefined);
+    s.kill(new BadLocation('backend is closed'), false);
   }
 
-  private async *walk(sftp: SFTPWrapper, dirRel: string, prefix: string, signal: AbortSignal | undefined): AsyncGenerator<ObjectInfo> {
+  private async *walk(s: Session, dirRel: string, prefix: string, signal: AbortSignal | undefined): AsyncGenerator<ObjectInfo> {
     throwIfAborted(signal);
     const dirPath = dirRel === '' ? this.root : posix.join(this.root, dirRel);
     let entries;
     try {
-      entries = await call<Array<{ filename: string; attrs: Attributes }>>((cb) => sftp.readdir(dirPath, cb));
+      entries = await s.call<Array<{ filename: string; attrs: Attributes }>>((cb) => s.sftp.readdir(dirPath, cb));
     } catch (err) {
       if (statusCode(err) === FX_NO_SUCH_FILE) return;
       throw this.mapError(err, dirRel, signal);
@@ -187,7 +293,7 @@ export class SftpBackend implements Backend {
         yield { name: rel, size: entry.attrs.size };
       }
     }
-    for (const sub of subdirs) yield* this.walk(sftp, sub, prefix, signal);
+    for (const sub of subdirs) yield* this.walk(s, sub, prefix, signal);
   }
 
   private pathOf(name: string): string {
@@ -195,13 +301,13 @@ export class SftpBackend implements Backend {
   }
 
   /** mkdir -p below the root, remembering directories known to exist. */
-  private async mkdirs(sftp: SFTPWrapper, dir: string): Promise<void> {
+  private async mkdirs(s: Session, dir: string): Promise<void> {
     if (this.knownDirs.has(dir)) return;
     const parts: string[] = [];
     let current = dir;
     // Walk up until an existing directory is found, then create downwards.
     while (!this.knownDirs.has(current)) {
-      const exists = await call<Attributes>((cb) => sftp.stat(current, cb)).then(() => true, (err: unknown) => {
+      const exists = await s.call<Attributes>((cb) => s.sftp.stat(current, cb)).then(() => true, (err: unknown) => {
         if (statusCode(err) === FX_NO_SUCH_FILE) return false;
         throw err;
       });
@@ -212,88 +318,141 @@ export class SftpBackend implements Backend {
       current = parent;
     }
     for (const part of parts) {
-      await call<void>((cb) => sftp.mkdir(part, cb)).catch(async (err: unknown) => {
+      await s.call<void>((cb) => s.sftp.mkdir(part, cb)).catch(async (err: unknown) => {
         // Another writer may have created it meanwhile.
-        const attrs = await call<Attributes>((cb) => sftp.stat(part, cb)).catch(() => undefined);
+        const attrs = await s.call<Attributes>((cb) => s.sftp.stat(part, cb)).catch(() => undefined);
         if (attrs === undefined || (attrs.mode & 0o170000) !== 0o040000) throw err;
       });
     }
     this.knownDirs.add(dir);
   }
 
-  private async publish(sftp: SFTPWrapper, temp: string, path: string, name: string): Promise<void> {
+  private async publish(s: Session, temp: string, path: string, name: string): Promise<void> {
     if (this.hardlink) {
       try {
-        await call<void>((cb) => sftp.ext_openssh_hardlink(temp, path, cb));
+        await s.call<void>((cb) => s.sftp.ext_openssh_hardlink(temp, path, cb));
         return;
       } catch (err) {
+        if (s.dead) throw err; // the session died: whether the link landed is unknown; the caller retries
         if (isUnsupportedExtension(err)) {
           this.hardlink = false;
         } else {
           // SFTP reports EEXIST as a generic failure: tell "taken" from other errors by looking.
-          if (await this.existsPath(sftp, path)) throw new AlreadyExists(`object ${name} already exists`, { cause: err });
+          if (await this.existsPath(s, path)) throw new AlreadyExists(`object ${name} already exists`, { cause: err });
           throw err;
         }
       }
     }
     try {
-      await call<void>((cb) => sftp.rename(temp, path, cb));
+      await s.call<void>((cb) => s.sftp.rename(temp, path, cb));
     } catch (err) {
-      if (await this.existsPath(sftp, path)) throw new AlreadyExists(`object ${name} already exists`, { cause: err });
+      if (s.dead) throw err;
+      if (await this.existsPath(s, path)) throw new AlreadyExists(`object ${name} already exists`, { cause: err });
       throw err;
     }
   }
 
-  private async existsPath(sftp: SFTPWrapper, path: string): Promise<boolean> {
-    return call<Attributes>((cb) => sftp.stat(path, cb)).then(() => true, () => false);
+  private async existsPath(s: Session, path: string): Promise<boolean> {
+    return s.call<Attributes>((cb) => s.sftp.stat(path, cb)).then(() => true, () => false);
   }
 
-  /** The shared SFTP session, connecting (or reconnecting) on demand. */
-  private sftp(): Promise<SFTPWrapper> {
-    if (this.closed) return Promise.reject(new BadLocation('backend is closed'));
-    if (this.connecting !== undefined) return this.connecting;
-    const client = new SftpClient();
-    const attempt = this.connect(client);
-    this.connecting = attempt;
+  /**
+   * The shared SFTP session, connecting on demand. A dead session (dropped,
+   * or killed by the idle watchdog) is replaced by a fresh connection on the
+   * next call; while the link is known to be silent, calls fail fast instead.
+   */
+  private async session(): Promise<Session> {
+    if (this.closed) throw new BadLocation('backend is closed');
+    const existing = this.current;
+    if (existing !== undefined) {
+      const s = await existing.catch(() => undefined);
+      if (s !== undefined && !s.dead) return s;
+      if (this.current === existing) this.current = undefined;
+      if (this.current !== undefined) return this.session();
+    }
+    this.link.check();
+    const attempt = this.connect();
+    this.current = attempt;
     attempt.catch(() => {
-      if (this.connecting === attempt) this.connecting = undefined;
+      if (this.current === attempt) this.current = undefined;
     });
-    return attempt;
+    const s = await attempt;
+    if (this.staleTemps.size > 0) void this.sweepTemps(s);
+    return s;
   }
 
-  private async connect(client: SftpClient): Promise<SFTPWrapper> {
-    const { host, port = 22 } = this.options;
-    const drop = (): void => {
-      if (this.client === client) {
-        this.client = undefined;
-        this.connecting = undefined;
+  /** Best effort: removes temp files that a dead session could not unlink. */
+  private async sweepTemps(s: Session): Promise<void> {
+    for (const temp of [...this.staleTemps]) {
+      if (s.dead) return;
+      try {
+        await s.call<void>((cb) => s.sftp.unlink(temp, cb));
+        this.staleTemps.delete(temp);
+      } catch (err) {
+        if (statusCode(err) === FX_NO_SUCH_FILE) this.staleTemps.delete(temp);
       }
-    };
+    }
+  }
+
+  private async connect(): Promise<Session> {
+    const { host, port = 22 } = this.options;
+    const { connectTimeoutMs, idleTimeoutMs, keepaliveIntervalMs, keepaliveCountMax } = this.timeouts;
+    // Quiet global handlers: the library's defaults print every drop to the console; we handle them below.
+    const client = new SftpClient('coffer', { error: () => undefined, end: () => undefined, close: () => undefined });
     let hostKeyRejected = false;
-    try {
+    let lastError: Error | undefined;
+    let session: Session | undefined;
+    // ssh2 emits 'error' (keepalive timeout, resets) before 'close'; without a listener it would crash the process.
+    client.on('error', (err: Error) => {
+      lastError = err;
+    });
+    const onGone = (): void => {
+      const cause = lastError;
+      session?.kill(new Transient(`the SSH connection to ${this.location} was lost${cause === undefined ? '' : `: ${describe(cause)}`}`, { cause }), cause !== undefined && isStallError(cause));
+    };
+    client.on('close', onGone);
+    client.on('end', onGone);
+    const establish = async (): Promise<Session> => {
       const sftp = await client.connect({
         host, port, username: this.options.username,
         privateKey: this.options.privateKey, passphrase: this.options.passphrase, password: this.options.password,
-        readyTimeout: this.options.readyTimeoutMs ?? 20_000,
+        readyTimeout: connectTimeoutMs,
+        keepaliveInterval: keepaliveIntervalMs,
+        keepaliveCountMax,
         hostVerifier: (key: Buffer): boolean => {
           const ok = hostKeyMatches(key, host, port, this.options.hostKey);
           hostKeyRejected = !ok;
           return ok;
         },
       });
-      this.client = client;
-      client.on('close', drop);
-      client.on('end', drop);
-      client.on('error', drop);
+      const s = new Session(client, sftp, idleTimeoutMs, this.location, () => this.link.markAlive(), (dead, silent) => {
+        if (silent) this.link.markSilent();
+        void this.current?.then((c) => {
+          if (c === dead && this.current !== undefined) this.current = undefined;
+        }, () => undefined);
+      });
+      session = s;
       try {
-        const attrs = await call<Attributes>((cb) => sftp.stat(this.root, cb));
+        const attrs = await s.call<Attributes>((cb) => sftp.stat(this.root, cb));
         if ((attrs.mode & 0o170000) !== 0o040000) throw new BadLocation(`${this.location} is not a directory`);
       } catch (err) {
         if (statusCode(err) !== FX_NO_SUCH_FILE) throw err; // a missing root is created by the first save
       }
-      return sftp;
+      return s;
+    };
+    let timedOut = false;
+    try {
+      // The whole connect (TCP, handshake, auth, SFTP subsystem, root check) is bounded, not only the handshake.
+      const s = await withDeadline(establish(), connectTimeoutMs + 2000, () => {
+        timedOut = true;
+        return new Transient(`connecting to the SSH server of ${this.location} timed out after ${Math.round(connectTimeoutMs / 1000)} s`);
+      });
+      this.link.markAlive();
+      return s;
     } catch (err) {
-      await client.end().catch(() => undefined);
+      session?.kill(err instanceof Error ? err : new Error(String(err)), false);
+      destroyClient(client);
+      if (timedOut || isStallError(err)) this.link.markSilent();
       if (err instanceof CofferError) throw err;
       if (hostKeyRejected) {
         throw new AuthFailed(`host key of ${host}:${port} does not match the pinned key`, {
@@ -311,17 +470,6 @@ export class SftpBackend implements Backend {
   }
 }
 
-/** Calls a callback-style SFTP method as a promise. */
-function call<T>(fn: (cb: (err: Error | null | undefined, value: T) => void) => void): Promise<T> {
-  return new Promise((resolve, reject) => {
-    try {
-      fn((err, value) => (err ? reject(err) : resolve(value)));
-    } catch (err) {
-      reject(err instanceof Error ? err : new Error(String(err)));
-    }
-  });
-}
-
 function statusCode(err: unknown): number | undefined {
   const code = (err as { code?: unknown } | undefined)?.code;
   return typeof code === 'number' ? code : undefined;
@@ -331,9 +479,9 @@ function isUnsupportedExtension(err: unknown): boolean {
   return statusCode(err) === FX_OP_UNSUPPORTED || (err instanceof Error && /does not support/i.test(err.message));
 }
 
-async function writeFile(sftp: SFTPWrapper, path: string, data: Buffer, signal: AbortSignal | undefined): Promise<void> {
+async function writeFile(s: Session, path: string, data: Buffer, signal: AbortSignal | undefined): Promise<void> {
   // 'wx' = O_CREAT|O_EXCL: never write through an existing (e.g. planted) file.
-  const handle = await call<Buffer>((cb) => sftp.open(path, 'wx', { mode: 0o644 }, cb));
+  const handle = await s.call<Buffer>((cb) => s.sftp.open(path, 'wx', { mode: 0o644 }, cb));
   try {
     let next = 0;
     const worker = async (): Promise<void> => {
@@ -342,21 +490,21 @@ async function writeFile(sftp: SFTPWrapper, path: string, data: Buffer, signal: 
         const offset = next;
         const length = Math.min(IO_CHUNK, data.length - offset);
         next += length;
-        await call<void>((cb) => sftp.write(handle, data, offset, length, offset, cb));
+        await s.call<void>((cb) => s.sftp.write(handle, data, offset, length, offset, cb));
       }
     };
     await Promise.all(Array.from({ length: IO_PARALLEL }, worker));
     try {
-      await call<void>((cb) => sftp.ext_openssh_fsync(handle, cb));
+      await s.call<void>((cb) => s.sftp.ext_openssh_fsync(handle, cb));
     } catch (err) {
       if (!isUnsupportedExtension(err)) throw err;
     }
   } finally {
-    await call<void>((cb) => sftp.close(handle, cb)).catch(() => undefined);
+    await s.call<void>((cb) => s.sftp.close(handle, cb)).catch(() => undefined);
   }
 }
 
-async function readRange(sftp: SFTPWrapper, handle: Buffer, start: number, end: number, signal: AbortSignal | undefined): Promise<Buffer> {
+async function readRange(s: Session, handle: Buffer, start: number, end: number, signal: AbortSignal | undefined): Promise<Buffer> {
   const out = Buffer.allocUnsafe(end - start);
   let next = 0;
   let eof = out.length;
@@ -368,7 +516,7 @@ async function readRange(sftp: SFTPWrapper, handle: Buffer, start: number, end: 
       next += length;
       let done = 0;
       while (done < length) {
-        const n = await call<number>((cb) => sftp.read(handle, out, offset + done, length - done, start + offset + done, cb))
+        const n = await s.call<number>((cb) => s.sftp.read(handle, out, offset + done, length - done, start + offset + done, cb))
           .catch((err: unknown) => {
             if (statusCode(err) === FX_EOF) return 0;
             throw err;
