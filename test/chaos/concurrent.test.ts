@@ -17,6 +17,7 @@ import { cp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Repository, SnapshotSummary } from '../../activities/engine/api';
+import type { Backend, CallOptions, ObjectInfo } from '../../activities/storage/backend';
 import { RepoLocked } from '../../activities/repository/errors';
 import { LocalBackend } from '../../activities/storage/local';
 import { ChaosReport } from './report';
@@ -198,4 +199,55 @@ void describe('chaos: concurrent backups, prune and verify on one repository', (
       assert.deepEqual(problems, []);
     });
   }
+  /** A view of the repository's storage that holds back chosen calls. */
+  function gatedBackend(hold: { list?: (prefix: string) => Promise<void>; load?: (name: string) => Promise<void> }): Backend {
+    const local = new LocalBackend({ root: repoDir });
+    return {
+      location: local.location,
+      capabilities: local.capabilities,
+      save: (n, d, o) => local.save(n, d, o),
+      load: async (n, r, o) => {
+        await hold.load?.(n);
+        return local.load(n, r, o);
+      },
+      stat: (n, o) => local.stat(n, o),
+      remove: (n, o) => local.remove(n, o),
+      close: () => local.close(),
+      list: (prefix: string, options?: CallOptions): AsyncIterable<ObjectInfo> => ({
+        async *[Symbol.asyncIterator]() {
+          await hold.list?.(prefix);
+          yield* local.list(prefix, options);
+        },
+      }),
+    };
+  }
+
+  void it('prune is refused while a shared lock is held, even when that lock is renewed during prune\'s lock check', async () => {
+    // Handle A verifies and holds its shared lock for ~5 s (its snapshot listing is slow); its lease
+    // (3 s) is renewed every second: write lock N+1, remove lock N. Handle B's prune reads lock objects
+    // slowly (1.5 s each), as on a busy bucket: by the time it loads A's lock, A has renewed it.
+    const attempt = async (leaseMs: number): Promise<unknown> => {
+      let release: () => void = () => undefined;
+      const held = new Promise<void>((r) => (release = r));
+      const a = await chaosEngine({ leaseMs }).open(gatedBackend({ list: async (p) => (p === 'snapshots/' ? held : undefined) }), PASS);
+      const b = await chaosEngine({ leaseMs }).open(gatedBackend({ load: async (n) => (n.startsWith('locks/') ? new Promise((r) => setTimeout(r, 1500)) : undefined) }), PASS);
+      try {
+        const verifying = a.verify({ level: 'structure' });
+        await new Promise((r) => setTimeout(r, 300)); // A holds its shared lock now
+        const keep = (await b.listSnapshots()).map((s) => s.id);
+        const outcome = await b.prune({ keep, graceMs: 60_000, dryRun: true }).then(() => 'prune ran', (err: unknown) => err);
+        release();
+        await verifying;
+        return outcome;
+      } finally {
+        release();
+        await a.close();
+        await b.close();
+      }
+    };
+    // Control: with a long lease (no renewal during the check) the slow checker does see the lock.
+    assert.ok((await attempt(60_000)) instanceof RepoLocked, 'control: prune refused while verify holds a long-lease shared lock');
+    const outcome = await attempt(3000);
+    assert.ok(outcome instanceof RepoLocked, `an exclusive prune ran while verify held a shared lock (${String(outcome)}): lock renewal (write new, remove old) hides the holder from a concurrent conflict check`);
+  });
 });
