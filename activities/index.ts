@@ -5,6 +5,7 @@
  */
 import { backupActivities } from './backup';
 import type { ActivityDeps, ResolvedDeps } from './deps';
+import { drillActivities } from './drill';
 import { keyActivities } from './keys';
 import { replicateActivities } from './replicate';
 import { RepositoryCache } from './repositories';
@@ -21,6 +22,7 @@ export function createActivities(deps: ActivityDeps) {
     ...repositoryActivities(resolved),
     ...backupActivities(resolved),
     ...restoreActivities(resolved),
+    ...drillActivities(resolved),
     ...verifyActivities(resolved),
     ...retentionActivities(resolved),
     ...keyActivities(resolved),

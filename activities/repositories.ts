@@ -75,6 +75,25 @@ export class RepositoryCache {
     return repository;
   }
 
+  /** Creates a replica of the repository at `sourceUrl` at `destinationUrl` (shared chunk-id key) and keeps it open. */
+  async initReplica(sourceUrl: string, destinationUrl: string, options: InitOptions | undefined): Promise<Repository> {
+    const key = normalizeRepositoryUrl(destinationUrl);
+    return this.use(sourceUrl, async (source) => {
+      const unlock = await this.source.secrets.unlockFor(key);
+      const backend = await this.source.openBackend(key);
+      let replica: Repository;
+      try {
+        replica = await source.initReplica(backend, unlock, options);
+      } catch (err) {
+        await backend.close().catch(() => undefined);
+        throw err;
+      }
+      await this.invalidate(key);
+      this.entries.set(key, { opened: Promise.resolve({ repository: replica, backend }), openedAt: this.now(), users: 0, stale: false });
+      return replica;
+    });
+  }
+
   /** Drops the cached entry (closed once unused), e.g. after keys changed. */
   async invalidate(url: string): Promise<void> {
     const key = normalizeRepositoryUrl(url);

@@ -222,13 +222,5 @@ export function restoreActivities(deps: ResolvedDeps) {
       });
     },
 
-    /** A fresh scratch directory for a drill, unique per workflow, on this host. */
-    prepareScratch: async (): Promise<{ path: string }> => {
-      return runActivity(deps.metrics, async () => {
-        const path = join(resolve(deps.scratchDir), `drill-${jobToken(currentWorkflowId())}`);
-        await mkdir(path, { recursive: true, mode: 0o700 });
-        return { path };
-      });
-    },
   };
 }

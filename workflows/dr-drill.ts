@@ -4,11 +4,12 @@
  * drill host, compares it byte for byte, and measures
  *   RTO = wall time from the start of the drill to a verified restore,
  *   RPO = age of the snapshot when the drill started,
- * against the objectives. The scratch tree is always removed. Any gap (a
+ * against the objectives. The scratch tree is always removed; the report is
+ * stored in the repository (drills/<id>). Any gap (a
  * difference, a missed objective) fails the workflow loudly with a
  * non-retryable failure whose details hold the full report.
  */
-import { ApplicationFailure, CancellationScope, log, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, log, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { CompareOutcome } from '../activities/restore';
 import { Codes } from './codes';
 import { asJobFailure, userError } from './failures';
@@ -48,6 +49,8 @@ export interface DrillReport {
   readonly passed: boolean;
   /** Human-readable gaps; empty when passed. */
   readonly gaps: readonly string[];
+  /** Object id of the copy of this report stored in the repository (drills/<id>). */
+  readonly storedAs?: string;
 }
 
 export async function drDrillWorkflow(input: DrillInput): Promise<DrillReport> {
@@ -111,6 +114,30 @@ export async function drDrillWorkflow(input: DrillInput): Promise<DrillReport> {
       await CancellationScope.nonCancellable(async () => local.discardRestore({ path })).catch((cleanupErr: unknown) => {
         log.warn('could not remove the drill scratch directory', { error: String(cleanupErr) });
       });
+    }
+  }
+  // Drills recorded before reports were stored in the repository replay without this step.
+  if (patched('drill-report-in-repository')) {
+    phase = 'record';
+    try {
+      const stored = await shared.recordDrillReport({
+        repo: input.repo,
+        report: {
+          drillId: workflowInfo().workflowId,
+          snapshotId: report.snapshotId,
+          time: report.startedAt,
+          passed: report.passed,
+          rtoMs: Math.round(report.rtoSeconds * 1000),
+          rpoMs: Math.round(report.rpoSeconds * 1000),
+          objectives: { rtoMs: rtoObjectiveSeconds * 1000, rpoMs: rpoObjectiveSeconds * 1000 },
+          figures: { files: report.restored.files, dirs: report.restored.dirs, bytes: report.restored.bytes, matched: report.compare.matched, differences: report.compare.differences },
+          problems: report.gaps,
+        },
+      });
+      report = { ...report, storedAs: stored.objectId };
+    } catch (err) {
+      phase = 'failed';
+      throw asJobFailure(err);
     }
   }
   phase = report.passed ? 'passed' : 'failed';

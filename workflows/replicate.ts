@@ -1,11 +1,12 @@
 /**
  * replicateWorkflow (3-2-1): copy snapshots of a primary repository, and only
  * the chunks they need, to a secondary repository on another backend, then
- * verify the secondary. The copy is one engine primitive; if the engine does
- * not have it yet, the workflow fails with COFFER-E409 instead of pretending.
+ * verify the secondary. Optionally the secondary is created first as a
+ * replica sharing the source's chunk-id key. Re-running copies nothing new.
  */
 import { setHandler } from '@temporalio/workflow';
-import type { CopySnapshotsResult } from '../activities/replicate';
+import type { CopyReport, InitOptions } from '../activities/engine/api';
+import type { InitReplicaOutput } from '../activities/replicate';
 import type { VerifyOutcome } from '../activities/verify';
 import { Codes } from './codes';
 import { asJobFailure, userError } from './failures';
@@ -20,10 +21,14 @@ export interface ReplicateInput {
   readonly snapshots?: readonly string[];
   /** Read every copied byte back at the destination (default: structural check). */
   readonly verifyReadData?: boolean;
+  /** Create the destination first as a replica sharing the source's chunk-id key (kept if it already exists). */
+  readonly initDestination?: boolean;
+  readonly initOptions?: InitOptions;
 }
 
 export interface ReplicateResult {
-  readonly copied: CopySnapshotsResult;
+  readonly replica?: InitReplicaOutput;
+  readonly copied: CopyReport;
   readonly verify: VerifyOutcome;
   readonly ok: boolean;
 }
@@ -39,13 +44,19 @@ export async function replicateWorkflow(input: ReplicateInput): Promise<Replicat
   let phase = 'list';
   setHandler(progressQuery, (): JobProgress => ({ job: 'replicate', phase }));
   try {
+    let replica: InitReplicaOutput | undefined;
+    if (input.initDestination === true) {
+      phase = 'init';
+      replica = await acts.initReplicaRepository({ source: input.source, destination: input.destination, ...(input.initOptions === undefined ? {} : { options: input.initOptions }) });
+    }
+    phase = 'list';
     const ids = input.snapshots ?? (await acts.listSnapshotEntries({ repo: input.source })).map((s) => s.id);
     phase = 'copy';
     const copied = await acts.replicateSnapshots({ source: input.source, destination: input.destination, snapshotIds: ids });
     phase = 'verify';
     const verify = await acts.verifyRepository({ repo: input.destination, level: input.verifyReadData === true ? 'read-data' : 'structure' });
     phase = 'done';
-    return { copied, verify, ok: verify.findings === 0 };
+    return { ...(replica === undefined ? {} : { replica }), copied, verify, ok: verify.findings === 0 };
   } catch (err) {
     phase = 'failed';
     throw asJobFailure(err);

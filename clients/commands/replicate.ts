@@ -11,6 +11,7 @@ interface ReplicateFlags {
   to: string;
   snapshot?: string[];
   readData?: boolean;
+  init?: boolean;
 }
 
 export function registerReplicate(program: Command, makeContext: ContextFactory): void {
@@ -21,17 +22,19 @@ export function registerReplicate(program: Command, makeContext: ContextFactory)
     .requiredOption('--to <url>', 'destination repository URL (another backend)')
     .option('--snapshot <id>', 'copy only this snapshot (repeatable; default all)', collect)
     .option('--read-data', 'verify every copied byte at the destination')
+    .option('--init', 'create the destination first, as a replica sharing the source chunk-id key')
     .action(async (flags: ReplicateFlags, command: Command) => {
       const ctx = makeContext(command);
       const source = ctx.repoUrl(flags.repo);
       const destination = ctx.repoUrl(flags.to);
       await ctx.proveRepository(source);
-      await ctx.proveRepository(destination);
+      if (flags.init !== true) await ctx.proveRepository(destination);
       const input: ReplicateInput = {
         source,
         destination,
         ...(flags.snapshot === undefined ? {} : { snapshots: flags.snapshot }),
         ...(flags.readData === true ? { verifyReadData: true } : {}),
+        ...(flags.init === true ? { initDestination: true } : {}),
       };
       const { workflowId, result } = await ctx.runJob<ReplicateInput, ReplicateResult>({ workflow: 'replicateWorkflow', job: 'replicate', repo: source, input });
       if (result === undefined) {
@@ -40,7 +43,7 @@ export function registerReplicate(program: Command, makeContext: ContextFactory)
       }
       if (!result.ok) ctx.exitCode = ExitCode.integrity;
       ctx.print({ workflowId, ...result }, () =>
-        `copied ${result.copied.snapshotsCopied} snapshot(s), ${result.copied.chunksCopied} chunk(s), ${formatBytes(result.copied.bytesCopied)}; destination verify: ${result.ok ? 'no problems' : `${result.verify.findings} problem(s)`}`,
+        `${result.replica?.created === true ? `created replica ${result.replica.repositoryId}; ` : ''}copied ${result.copied.snapshotsCopied} snapshot(s) (${result.copied.snapshotsSkipped} already there), ${result.copied.chunksCopied} chunk(s), ${formatBytes(result.copied.bytesUploaded)} uploaded; destination verify: ${result.ok ? 'no problems' : `${result.verify.findings} problem(s)`}`,
       );
     });
 }

@@ -2,7 +2,8 @@
  * The other jobs end to end on a real local-disk repository: DR drill (pass,
  * and a loud failure on a missed objective), verify (structure, subset,
  * read-data, and damage found as findings), retention (dry run changes
- * nothing, refusal, real forget + prune), key rotation, replication.
+ * nothing, refusal, real forget + prune), key rotation, replication to an
+ * independent repository and to a replica on MinIO.
  */
 import assert from 'node:assert/strict';
 import { open, readdir, writeFile } from 'node:fs/promises';
@@ -15,7 +16,9 @@ import type { DrillReport } from '../../workflows/dr-drill';
 import type { RestoreOutput } from '../../workflows/restore';
 import type { RetentionResult } from '../../workflows/retention';
 import type { RotateKeysResult } from '../../workflows/rotate-keys';
+import type { ReplicateResult } from '../../workflows/replicate';
 import type { VerifyResult } from '../../workflows/verify';
+import { stackVar } from '../helpers/stack';
 import { failureCode, startHarness, TEST_INIT_OPTIONS } from './harness';
 import type { Harness } from './harness';
 import { makeTree, treeDifferences } from './trees';
@@ -56,6 +59,9 @@ void describe('drill, verify, retention, key rotation, replication', () => {
     assert.ok(report.rtoSeconds > 0 && report.rtoSeconds < 600);
     assert.ok(report.rpoSeconds >= 0 && report.rpoSeconds < 3600);
     assert.deepEqual(await readdir(join(h.tmp, 'scratch')), []);
+    assert.match(report.storedAs ?? '', /.+/);
+    const stored = await h.deps!.repositories.use(repo, async (r) => r.listDrillReports());
+    assert.ok(stored.some((s) => s.snapshotId === report.snapshotId && s.passed && s.rtoMs === Math.round(report.rtoSeconds * 1000)));
     console.log(`# drill: ${report.restored.files} files, RTO ${report.rtoSeconds.toFixed(2)} s, RPO ${report.rpoSeconds.toFixed(1)} s`);
   });
 
@@ -72,6 +78,7 @@ void describe('drill, verify, retention, key rotation, replication', () => {
         assert.equal(report.passed, false);
         assert.equal(report.compare.differences, 0);
         assert.match(report.gaps.join(';'), /RPO .* exceeds the objective/);
+        assert.ok(report.storedAs !== undefined, 'a failed drill is recorded too');
         return true;
       },
     );
@@ -122,10 +129,31 @@ void describe('drill, verify, retention, key rotation, replication', () => {
     console.log(`# rotation: epoch ${rotated.newEpoch}, ${rotated.packsRotated} packs in ${rotated.batches} batches over ${rotated.runs} runs`);
   });
 
-  void test('replication reports the missing engine primitive instead of pretending', async () => {
+  void test('replication: to an independent repository, and to a replica created on MinIO; re-runs copy nothing; the copy restores', async () => {
+    const snapshotIds = (await listSnapshots(h, repo)).map((s) => s.id).sort();
     const secondary = join(h.tmp, 'secondary');
     await h.run('initRepositoryWorkflow', { repo: secondary, options: TEST_INIT_OPTIONS });
-    await assert.rejects(h.run('replicateWorkflow', { source: repo, destination: secondary }), (err: unknown) => failureCode(err) === 'COFFER-E409');
+    const first = await h.run<ReplicateResult>('replicateWorkflow', { source: repo, destination: secondary, verifyReadData: true });
+    assert.equal(first.ok, true);
+    assert.equal(first.copied.snapshotsCopied, snapshotIds.length);
+    assert.equal(first.copied.sharedChunkIds, false);
+    assert.ok(first.copied.chunksCopied > 0);
+    assert.deepEqual((await listSnapshots(h, secondary)).map((s) => s.id).sort(), snapshotIds);
+    const again = await h.run<ReplicateResult>('replicateWorkflow', { source: repo, destination: secondary });
+    assert.equal(again.copied.snapshotsCopied, 0);
+    assert.equal(again.copied.snapshotsSkipped, snapshotIds.length);
+    assert.equal(again.copied.bytesUploaded, 0);
+
+    const offsite = `s3://${stackVar('COFFER_S3_BUCKET')}/e2e/${h.id}/replica`;
+    const replica = await h.run<ReplicateResult>('replicateWorkflow', { source: repo, destination: offsite, initDestination: true, initOptions: TEST_INIT_OPTIONS });
+    assert.equal(replica.replica?.created, true);
+    assert.equal(replica.copied.sharedChunkIds, true);
+    assert.equal(replica.ok, true);
+    const target = join(h.tmp, 'from-replica');
+    const restored = await h.run<RestoreOutput>('restoreWorkflow', { repo: offsite, target, host: h.host, hostQueue: h.hostQueue });
+    assert.equal(restored.verified.differences, 0);
+    assert.deepEqual(await treeDifferences(source, join(target, 'src')), []);
+    console.log(`# replication: ${first.copied.snapshotsCopied} snapshots, ${first.copied.chunksCopied} chunks, ${first.copied.bytesUploaded} B uploaded; replica on MinIO: ${replica.copied.bytesUploaded} B`);
   });
 
   void test('verify reports damaged data as findings (the job itself succeeds)', async () => {

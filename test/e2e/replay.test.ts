@@ -7,7 +7,7 @@
  * replay test.
  */
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
@@ -53,6 +53,7 @@ void describe('replay of recorded histories', () => {
     await record('drill', 'drDrillWorkflow', { repo, ...host });
     await record('retention-dry-run', 'retentionWorkflow', { repo, policy: { keepLast: 1 }, dryRun: true });
     await record('rotate-keys', 'rotateKeysWorkflow', { repo, packsPerBatch: 1, batchesPerRun: 2 });
+    await record('replicate', 'replicateWorkflow', { source: repo, destination: join(h.tmp, 'replica'), initDestination: true, initOptions: TEST_INIT_OPTIONS });
 
     // A cancelled backup: cancel once it is uploading.
     const big = join(h.tmp, 'big');
@@ -81,7 +82,12 @@ void describe('replay of recorded histories', () => {
 
     if (process.env.COFFER_RECORD_HISTORIES === '1') {
       await mkdir(HISTORIES_DIR, { recursive: true });
-      await copyFile(h.codecKeyFile, join(HISTORIES_DIR, 'codec.key'));
+      // This run's key first; earlier keys stay so older saved histories still decode.
+      const keyFile = join(HISTORIES_DIR, 'codec.key');
+      const previous = await readFile(keyFile, 'utf8').catch(() => '');
+      const current = await readFile(h.codecKeyFile, 'utf8');
+      const lines = [...current.split('\n'), ...previous.split('\n')].filter((l) => l.trim() !== '');
+      await writeFile(keyFile, `${[...new Set(lines)].join('\n')}\n`, { mode: 0o600 });
       // Binary protobuf: exact, and independent of the JSON mapping's version quirks.
       for (const run of runs) await writeFile(join(HISTORIES_DIR, `${run.name}.history.bin`), temporal.api.history.v1.History.encode(run.history).finish());
     }

@@ -2,8 +2,9 @@
  * Replays the saved histories under test/workflows/histories/ (recorded by
  * test/e2e/replay.test.ts with COFFER_RECORD_HISTORIES=1) against the current
  * workflow code, offline: a change that breaks determinism for running
- * workflows fails here. The histories are encrypted with the throwaway test
- * codec key saved beside them.
+ * workflows fails here (drill-v1-before-report is a drill recorded before the
+ * report was stored in the repository: it replays through `patched()`). The
+ * histories are encrypted with the throwaway test codec keys saved beside them.
  */
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
@@ -25,7 +26,7 @@ void test('saved histories of every workflow replay deterministically', async ()
   }
   const files = (await readdir(DIR)).filter((f) => f.endsWith('.history.bin')).sort();
   const kinds = new Set(files.map((f) => f.replace(/(-run\d+)?\.history\.bin$/, '')));
-  for (const kind of ['init', 'backup-multi-run', 'backup-cancelled', 'restore', 'restore-target-not-empty', 'verify', 'drill', 'retention-dry-run', 'rotate-keys']) {
+  for (const kind of ['init', 'backup-multi-run', 'backup-cancelled', 'restore', 'restore-target-not-empty', 'verify', 'drill', 'retention-dry-run', 'rotate-keys', 'replicate', 'drill-v1-before-report']) {
     assert.ok(kinds.has(kind), `a saved history of ${kind}`);
   }
   const histories = await Promise.all(
