@@ -117,13 +117,23 @@ export class S3Backend implements Backend {
     // open it when a request timed out for silence, close it on any answer from the server.
     this.client.middlewareStack.add((next) => async (args) => {
       this.link.check();
+      const started = Date.now();
       try {
         const out = await next(args);
         this.link.markAlive();
         return out;
       } catch (err) {
-        if (isStallError(err)) this.link.markSilent();
-        else if (httpStatus(err) !== undefined) this.link.markAlive();
+        if (httpStatus(err) !== undefined) {
+          this.link.markAlive();
+          throw err;
+        }
+        // The handler's idle timeout destroys the request, and the resulting "socket hang up" (ECONNRESET,
+        // which the SDK also names TimeoutError) can win the race against the timeout error itself:
+        // a failure without an answer after at least the idle timeout is silence, not a reset.
+        if (isStallError(err) || (err instanceof Error && err.name === 'TimeoutError' && Date.now() - started >= this.timeouts.idleTimeoutMs)) {
+          this.link.markSilent();
+          throw new Transient(`no progress on the connection to ${this.location} for ${Math.round(this.timeouts.idleTimeoutMs / 1000)} s`, { cause: err });
+        }
         throw err;
       }
     }, { step: 'finalizeRequest', priority: 'low', name: 'cofferLinkHealth' });
@@ -328,6 +338,7 @@ export class S3Backend implements Backend {
   private mapError(err: unknown, name: string, signal: AbortSignal | undefined, op: string): unknown {
     if (signal?.aborted === true) return abortReason(signal);
     if (err instanceof CofferError) return err;
+    if (isStallError(err)) this.link.markSilent(); // a response body that stopped flowing (outside the middleware)
     return mapS3Error(err, name === '' ? `bucket ${this.bucket}` : `object ${name}`, op, this.location);
   }
 }

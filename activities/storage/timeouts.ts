@@ -113,10 +113,15 @@ export function withDeadline<T>(work: Promise<T>, ms: number, onTimeout: () => E
   });
 }
 
-/** Node/SDK error shapes that mean "the peer went quiet", as opposed to refused or reset. */
+/**
+ * Node/SDK error shapes that mean "the peer went quiet", as opposed to refused
+ * or reset. The AWS SDK's HTTP handler names ECONNRESET and EPIPE
+ * `TimeoutError` too: those are a live peer hanging up, not silence.
+ */
 export function isStallError(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   const code = (err as { code?: unknown }).code;
+  if (code === 'ECONNRESET' || code === 'EPIPE') return false;
   return err.name === 'TimeoutError' || code === 'ETIMEDOUT' || code === 'ESOCKETTIMEDOUT'
     || /Keepalive timeout|Timed out while waiting for handshake/i.test(err.message);
 }
