@@ -98,25 +98,52 @@ async function writeLock(backend: Backend, keyring: Keyring, repoId: string, id:
 }
 
 export async function readLocks(backend: Backend, keyring: Keyring, repoId: string): Promise<{ id: string; record: LockRecord }[]> {
-  const out: { id: string; record: LockRecord }[] = [];
-  for await (const info of backend.list(Names.locksPrefix)) {
-    const id = lastSegment(info.name);
-    try {
-      const bytes = await backend.load(info.name);
-      const { value } = openJson(keyring, { repoId, type: ObjectType.lock, objectId: id, name: info.name }, bytes);
-      const r = value as LockRecord;
-      if ((r.kind === 'shared' || r.kind === 'exclusive') && typeof r.expiresMs === 'number') out.push({ id, record: r });
-    } catch (err) {
-      // Removed meanwhile, or unreadable (forged, or sealed with a retired epoch): not a live lock we can honour.
-      if (!(err instanceof NotFound)) continue;
+  return (await readLocksSettled(backend, keyring, repoId)).locks;
+}
+
+/**
+ * Lists and loads the live locks. A renewal writes its new lock before it
+ * removes the old one, so a lock that was listed but is gone when loaded may
+ * have a successor the listing missed: list again until a pass sees no lock
+ * vanish. `settled` is false when locks kept vanishing on every pass.
+ */
+async function readLocksSettled(backend: Backend, keyring: Keyring, repoId: string): Promise<{ locks: { id: string; record: LockRecord }[]; settled: boolean }> {
+  const maxPasses = 5;
+  let locks: { id: string; record: LockRecord }[] = [];
+  for (let pass = 0; pass < maxPasses; pass++) {
+    locks = [];
+    let vanished = false;
+    // Finish the listing before loading anything: a listing still open while
+    // a renewal adds the new lock and removes the old may miss both.
+    const names: string[] = [];
+    for await (const info of backend.list(Names.locksPrefix)) names.push(info.name);
+    for (const name of names) {
+      const id = lastSegment(name);
+      try {
+        const bytes = await backend.load(name);
+        const { value } = openJson(keyring, { repoId, type: ObjectType.lock, objectId: id, name: name }, bytes);
+        const r = value as LockRecord;
+        if ((r.kind === 'shared' || r.kind === 'exclusive') && typeof r.expiresMs === 'number') locks.push({ id, record: r });
+      } catch (err) {
+        if (err instanceof NotFound) vanished = true;
+        // Otherwise unreadable (forged, or sealed with a retired epoch): not a live lock we can honour.
+      }
     }
+    if (!vanished) return { locks, settled: true };
   }
-  return out;
+  return { locks, settled: false };
 }
 
 async function findConflict(backend: Backend, keyring: Keyring, repoId: string, kind: LockKind, ownId: string): Promise<LockRecord | undefined> {
   const now = Date.now();
-  for (const { id, record } of await readLocks(backend, keyring, repoId)) {
+  const { locks, settled } = await readLocksSettled(backend, keyring, repoId);
+  if (!settled) {
+    // Locks kept being replaced while we looked: someone is active. Refusing is
+    // safe (RepoLocked is retryable); guessing could let prune run beside a backup.
+    const unsettled: LockRecord = { kind: 'shared', operation: 'a lock being renewed', host: 'unknown', pid: 0, created: new Date(now).toISOString(), expiresMs: now };
+    return unsettled;
+  }
+  for (const { id, record } of locks) {
     if (id === ownId) continue;
     if (record.expiresMs < now) {
       await backend.remove(Names.lock(id)).catch(() => undefined);
