@@ -63,7 +63,9 @@ void describe('chaos: Temporal and FerretDB restarted mid-job', () => {
   before(async () => {
     h = await startHarness({ workers: false });
     source = join(h.tmp, 'source');
-    await writeDataset(source, 7001, { files: 150, minSize: 10_000, maxSize: 250_000, dirs: 5 });
+    // Enough small batches that the job is still running when the server goes
+    // away, even on a quiet machine (the restart must land mid-job).
+    await writeDataset(source, 7001, { files: 600, minSize: 10_000, maxSize: 250_000, dirs: 8 });
     manifest = await manifestOf(source);
   });
 
@@ -75,7 +77,7 @@ void describe('chaos: Temporal and FerretDB restarted mid-job', () => {
   void it('a backup completes across a Temporal server restart (same SQLite file) and restores byte-identical', { timeout: 15 * 60_000 }, async () => {
     let outcome: 'ok' | 'lost' | 'other' = 'other';
     try {
-      worker = spawnWorker(h.childEnv({ COFFER_ENGINE_BATCH_FILES: '10' }), join(h.tmp, 'worker.log'));
+      worker = spawnWorker(h.childEnv({ COFFER_ENGINE_BATCH_FILES: '4' }), join(h.tmp, 'worker.log'));
       await worker.ready;
       const repo = join(h.tmp, 'repo');
       const hostInput = { host: h.host, hostQueue: h.hostQueue };
@@ -83,7 +85,7 @@ void describe('chaos: Temporal and FerretDB restarted mid-job', () => {
       const handle = await h.client.workflow.start('backupWorkflow', {
         taskQueue: h.taskQueue, workflowId: uniqueId('chaos-temporal-restart'), args: [{ repo, paths: [source], ...hostInput }],
       });
-      await new Promise((r) => setTimeout(r, 1500));
+      await new Promise((r) => setTimeout(r, 700));
       const before = await handle.describe();
       assert.equal(before.status.name, 'RUNNING', 'the restart must land mid-job');
       const restart = await restartStackService('temporal');
