@@ -36,7 +36,7 @@ export interface GcsBackendOptions {
  * visible object. The SDK's own retries are off: retries belong to the
  * RetryingBackend wrapper.
  *
- * Retention: not implemented (object retention on GCS needs a bucket with
+ * Retention: unsupported here (object retention on GCS needs a bucket with
  * `objectRetention` enabled, which the emulator lacks); save() with
  * retainUntil throws Unsupported. Bucket-level retention policies still apply
  * on the server, and a refused delete maps to RetentionLocked.
