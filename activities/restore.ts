@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { chmod, lstat, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { activityInfo } from '@temporalio/activity';
-import type { CompareResult, RestoreResult } from './engine/api';
+import type { CompareResult, RestoreRequest, RestoreResult } from './engine/api';
 import { runActivity } from './context';
 import type { ResolvedDeps } from './deps';
 import { InvalidInput } from './errors';
@@ -39,6 +39,16 @@ export interface RestoreSnapshotInput {
   readonly into: string;
   readonly include?: readonly string[];
   readonly exclude?: readonly string[];
+}
+
+/** The engine request restore and compare share: the staged directory and the selection. */
+function engineRequest(input: RestoreSnapshotInput): RestoreRequest {
+  return {
+    snapshot: input.snapshotId,
+    target: input.into,
+    ...(input.include === undefined ? {} : { include: input.include }),
+    ...(input.exclude === undefined ? {} : { exclude: input.exclude }),
+  };
 }
 
 export interface CompareOutcome {
@@ -137,12 +147,7 @@ export function restoreActivities(deps: ResolvedDeps) {
         frame.phase('restore');
         const result = await deps.repositories.use(input.repo, async (repository) =>
           repository.restore(
-            {
-              snapshot: input.snapshotId,
-              target: input.into,
-              ...(input.include === undefined ? {} : { include: input.include }),
-              ...(input.exclude === undefined ? {} : { exclude: input.exclude }),
-            },
+            engineRequest(input),
             { signal: frame.signal, onProgress: (p) => frame.progress(p) },
           ),
           { fresh: true },
@@ -158,12 +163,7 @@ export function restoreActivities(deps: ResolvedDeps) {
         frame.phase('compare');
         const result = await deps.repositories.use(input.repo, async (repository) =>
           repository.compare(
-            {
-              snapshot: input.snapshotId,
-              target: input.into,
-              ...(input.include === undefined ? {} : { include: input.include }),
-              ...(input.exclude === undefined ? {} : { exclude: input.exclude }),
-            },
+            engineRequest(input),
             { signal: frame.signal, onProgress: (p) => frame.progress(p) },
           ),
           { fresh: true },
