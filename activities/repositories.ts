@@ -51,7 +51,7 @@ export class RepositoryCache {
     const entry = this.acquire(key);
     try {
       const { repository } = await entry.opened;
-      if (options.fresh === true) await refresh(repository);
+      if (options.fresh === true) await repository.refresh();
       return await fn(repository);
     } finally {
       await this.release(key, entry);
@@ -158,16 +158,4 @@ async function closeQuietly(entry: Entry): Promise<void> {
   // Repository.close() releases the engine's state; the backend's connections are ours to close.
   await opened.repository.close().catch(() => undefined);
   await opened.backend.close().catch(() => undefined);
-}
-
-/** What an up-to-date view needs; `refresh()` if the engine offers it, else the engine core's index refresh. */
-interface Refreshable {
-  refresh?: () => Promise<void>;
-  core?: { refreshIndex?: () => Promise<void> };
-}
-
-async function refresh(repository: Repository): Promise<void> {
-  const r = repository as Repository & Refreshable;
-  if (typeof r.refresh === 'function') await r.refresh();
-  else if (typeof r.core?.refreshIndex === 'function') await r.core.refreshIndex();
 }

@@ -299,6 +299,13 @@ export interface Repository {
    */
   initReplica(backend: Backend, unlock: Unlock, options?: InitOptions): Promise<Repository>;
 
+  /**
+   * Picks up index objects other writers stored since this one was opened
+   * (and drops the cached index if one vanished, e.g. after a prune), so a
+   * long-lived open repository sees their chunks and snapshots.
+   */
+  refresh(): Promise<void>;
+  /** Releases the engine's state (caches, worker threads); the backend stays open: its opener closes it. */
   close(): Promise<void>;
 }
 

@@ -198,6 +198,10 @@ export class CofferRepository implements Repository {
     return new CofferRepository(await initReplica(this.core, backend, unlock, options));
   }
 
+  async refresh(): Promise<void> {
+    await this.core.refreshIndex();
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

@@ -1,7 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateRecipientKeyPair } from '../../../activities/crypto/keyfile';
-import { PASS, SMALL, makeBackend, replaceObject, testEngine, BACKEND_KINDS, listNames } from './helpers';
+import { basename } from 'node:path';
+import { PASS, SMALL, makeBackend, replaceObject, testEngine, BACKEND_KINDS, listNames, tempDir, writeTree, pseudoRandom, readFromSnapshot, cleanupDir } from './helpers';
 
 for (const kind of BACKEND_KINDS) {
   void describe(`init and open on ${kind} storage`, () => {
@@ -72,6 +73,40 @@ void describe('keys', () => {
       await assert.rejects(repo.removeKey('0'.repeat(64)), { code: 'COFFER-E100' });
       assert.equal((await repo.listKeys()).length, 1);
     } finally {
+      await fx.cleanup();
+    }
+  });
+});
+
+void describe('a long-lived open repository', () => {
+  void it('sees another writer\'s chunks only after refresh(), and survives an index object vanishing', async () => {
+    const fx = await makeBackend('local');
+    const src = await tempDir('refresh-src');
+    try {
+      await writeTree(src, { 'a.bin': pseudoRandom(300_000, 11) });
+      const engine = testEngine();
+      const reader = await engine.init(fx.backend, PASS, SMALL);
+      const writer = await engine.open(fx.backend, PASS);
+      const snapshot = await writer.backup({ paths: [src], host: 'h' });
+      // The reader's index predates the writer's packs: their chunks are unknown to it until it refreshes.
+      await assert.rejects(reader.loadTree(snapshot.rootTree), { code: 'COFFER-E205' });
+      await reader.refresh();
+      assert.deepEqual(await readFromSnapshot(reader, snapshot.rootTree, `${basename(src)}/a.bin`), pseudoRandom(300_000, 11));
+      const dir = (await reader.loadTree(snapshot.rootTree)).nodes[0]?.subtree;
+      assert.ok(dir !== undefined);
+      const firstChunk = (await reader.loadTree(dir)).nodes[0]?.content?.[0];
+      assert.ok(firstChunk !== undefined && 'chunk' in firstChunk);
+
+      // Index objects removed behind its back (as a prune rewriting the index does) are dropped on refresh.
+      const indexes = await listNames(fx.backend, 'index/');
+      assert.ok(indexes.length > 0);
+      for (const { name } of indexes) await fx.backend.remove(name);
+      await reader.refresh();
+      await assert.rejects(reader.loadChunk(firstChunk.chunk), { code: 'COFFER-E205' });
+      await reader.close();
+      await writer.close();
+    } finally {
+      await cleanupDir(src);
       await fx.cleanup();
     }
   });
