@@ -63,6 +63,15 @@ const backendOptionsSchema = z.strictObject({
     })
     .optional(),
   bandwidth: z.strictObject({ upBytesPerSecond: count.optional(), downBytesPerSecond: count.optional(), burstSeconds: positiveSeconds.optional() }).optional(),
+  timeouts: z
+    .strictObject({
+      connectTimeoutMs: positiveInt.optional(),
+      idleTimeoutMs: positiveInt.optional(),
+      deadLinkCooldownMs: count.optional(),
+      keepaliveIntervalMs: positiveInt.optional(),
+      keepaliveCountMax: positiveInt.optional(),
+    })
+    .optional(),
 });
 
 const repositorySchema = z

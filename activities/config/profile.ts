@@ -162,6 +162,7 @@ export function backendOptions(config: CofferConfig, profile: ProfileConfig): Ba
     ...(o.sftp === undefined ? {} : { sftp: o.sftp }),
     ...(o.retry === undefined ? {} : { retry: o.retry }),
     ...(o.bandwidth === undefined ? {} : { bandwidth: o.bandwidth }),
+    ...(o.timeouts === undefined ? {} : { timeouts: o.timeouts }),
     cwd: config.baseDir,
   };
 }

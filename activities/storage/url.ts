@@ -10,6 +10,7 @@ import type { RetryOptions } from './retrying';
 import { S3Backend } from './s3';
 import { SftpBackend } from './sftp';
 import { ThrottledBackend } from './throttled';
+import type { StorageTimeouts } from './timeouts';
 import type { BandwidthLimits } from './throttled';
 import { AuthFailed, BadLocation } from './errors';
 import { InvalidInput } from '../errors';
@@ -41,6 +42,8 @@ export interface BackendOptions {
     readonly fingerprint?: string;
     readonly readyTimeoutMs?: number;
   };
+  /** Network backends (S3, SFTP): connect, idle and dead-link timeouts; omitted fields take the defaults of ./timeouts. */
+  readonly timeouts?: StorageTimeouts;
   /** Wrap in a RetryingBackend (default on); false returns the raw backend. */
   readonly retry?: RetryOptions | false;
   /** Bandwidth limits (ThrottledBackend); omitted = unlimited. */
@@ -171,6 +174,7 @@ async function openRaw(location: RepositoryLocation, options: BackendOptions, en
         multipartThreshold: o.multipartThreshold,
         lockMode: o.lockMode,
         conditionalWrites: o.conditionalWrites ?? (env.COFFER_S3_CONDITIONAL_WRITES === 'false' ? false : undefined),
+        timeouts: options.timeouts,
       });
       return backend.open();
     }
@@ -219,6 +223,7 @@ async function openRaw(location: RepositoryLocation, options: BackendOptions, en
         privateKey, passphrase: nonEmpty(env.COFFER_SFTP_KEY_PASSPHRASE), password,
         hostKey: { knownHosts, fingerprint },
         readyTimeoutMs: o.readyTimeoutMs,
+        timeouts: options.timeouts,
       }).open();
     }
   }
