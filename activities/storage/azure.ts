@@ -4,7 +4,7 @@ import { AnonymousCredential, BlobServiceClient, RestError, StorageSharedKeyCred
 import type { BlockBlobClient, ContainerClient } from '@azure/storage-blob';
 import type { Backend, BackendCapabilities, ByteRange, CallOptions, ObjectInfo, SaveOptions } from './backend';
 import {
-  abortReason, asBuffer, checkName, checkPrefix, checkRange, describe, normalisePrefix, randomSuffix, resolveRange, throwIfAborted,
+  abortReason, asBuffer, checkName, checkPrefix, checkRange, describe, normalisePrefix, randomSuffix, emptyRead, throwIfAborted,
 } from './common';
 import {
   AlreadyExists, AuthFailed, BadLocation, InvalidRange, NotFound, RetentionLocked, Transient, Unreachable, Unsupported,
@@ -143,11 +143,7 @@ export class AzureBackend implements Backend {
     checkName(name);
     checkRange(range);
     throwIfAborted(options.signal);
-    if (range !== undefined && range.length === 0) {
-      const info = await this.stat(name, options);
-      resolveRange(name, info.size, range);
-      return Buffer.alloc(0);
-    }
+    if (range !== undefined && range.length === 0) return emptyRead(name, range, async () => (await this.stat(name, options)).size);
     try {
       const res = await this.blob(name).download(range?.offset ?? 0, range?.length, { abortSignal: options.signal });
       const stream = res.readableStreamBody;
@@ -155,9 +151,7 @@ export class AzureBackend implements Backend {
       return await readAll(stream as Readable, options.signal);
     } catch (err) {
       if (range !== undefined && err instanceof RestError && err.statusCode === 416) {
-        const info = await this.stat(name, options);
-        resolveRange(name, info.size, range);
-        return Buffer.alloc(0);
+        return await emptyRead(name, range, async () => (await this.stat(name, options)).size);
       }
       throw this.mapError(err, name, options.signal, 'load');
     }

@@ -79,6 +79,17 @@ export function resolveRange(name: string, size: number, range: ByteRange | unde
   return { start: range.offset, end };
 }
 
+/**
+ * The read that object stores refuse (HTTP 416) but the contract answers
+ * with an empty buffer: a zero-length range, or an offset exactly at the
+ * end. Stats the object so an offset beyond the end still throws
+ * InvalidRange and a missing object NotFound.
+ */
+export async function emptyRead(name: string, range: ByteRange, size: () => Promise<number>): Promise<Buffer> {
+  resolveRange(name, await size(), range);
+  return Buffer.alloc(0);
+}
+
 /** Throws the signal's reason if it is already aborted. */
 export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted === true) throw abortReason(signal);

@@ -2,7 +2,7 @@ import { Storage } from '@google-cloud/storage';
 import type { Bucket, StorageOptions } from '@google-cloud/storage';
 import type { Backend, BackendCapabilities, ByteRange, CallOptions, ObjectInfo, SaveOptions } from './backend';
 import {
-  abortReason, asBuffer, checkName, checkPrefix, checkRange, describe, normalisePrefix, randomSuffix, resolveRange, throwIfAborted,
+  abortReason, asBuffer, checkName, checkPrefix, checkRange, describe, normalisePrefix, randomSuffix, emptyRead, throwIfAborted,
 } from './common';
 import {
   AlreadyExists, AuthFailed, BadLocation, InvalidRange, NotFound, RetentionLocked, Transient, Unreachable, Unsupported,
@@ -143,11 +143,7 @@ export class GcsBackend implements Backend {
     checkName(name);
     checkRange(range);
     throwIfAborted(options.signal);
-    if (range !== undefined && range.length === 0) {
-      const info = await this.stat(name, options);
-      resolveRange(name, info.size, range);
-      return Buffer.alloc(0);
-    }
+    if (range !== undefined && range.length === 0) return emptyRead(name, range, async () => (await this.stat(name, options)).size);
     const file = this.bucket.file(this.root + name);
     try {
       if (range === undefined) {
@@ -170,9 +166,7 @@ export class GcsBackend implements Backend {
     } catch (err) {
       if (range !== undefined && statusOf(err) === 416) {
         // 416 also for an offset exactly at the end; the contract returns empty there.
-        const info = await this.stat(name, options);
-        resolveRange(name, info.size, range);
-        return Buffer.alloc(0);
+        return await emptyRead(name, range, async () => (await this.stat(name, options)).size);
       }
       throw this.mapError(err, name, options.signal, 'load');
     }

@@ -7,7 +7,7 @@ import {
 import type { CompletedPart } from '@aws-sdk/client-s3';
 import type { Backend, BackendCapabilities, ByteRange, CallOptions, ObjectInfo, SaveOptions } from './backend';
 import {
-  abortReason, asBuffer, checkName, checkPrefix, checkRange, describe, normalisePrefix, resolveRange, throwIfAborted,
+  abortReason, asBuffer, checkName, checkPrefix, checkRange, describe, normalisePrefix, emptyRead, throwIfAborted,
 } from './common';
 import {
   AlreadyExists, AuthFailed, BadLocation, InvalidRange, NotFound, RetentionLocked, Transient, Unreachable, Unsupported,
@@ -203,11 +203,7 @@ export class S3Backend implements Backend {
     checkName(name);
     checkRange(range);
     throwIfAborted(options.signal);
-    if (range !== undefined && range.length === 0) {
-      const info = await this.stat(name, options);
-      resolveRange(name, info.size, range);
-      return Buffer.alloc(0);
-    }
+    if (range !== undefined && range.length === 0) return emptyRead(name, range, async () => (await this.stat(name, options)).size);
     const header = range === undefined
       ? undefined
       : `bytes=${range.offset}-${range.length === undefined ? '' : range.offset + range.length - 1}`;
@@ -219,9 +215,7 @@ export class S3Backend implements Backend {
     } catch (err) {
       if (range !== undefined && httpStatus(err) === 416) {
         // S3 answers 416 for an offset at the end (incl. empty objects); the contract returns empty there.
-        const info = await this.stat(name, options);
-        resolveRange(name, info.size, range);
-        return Buffer.alloc(0);
+        return await emptyRead(name, range, async () => (await this.stat(name, options)).size);
       }
       throw this.mapError(err, name, options.signal, 'load');
     }
