@@ -63,6 +63,10 @@ export interface SnapshotSummary {
     readonly chunksDeduplicated: number;
     readonly filesUnchanged: number;
     readonly errors: number;
+    /** Files read because new or changed since the parent (files - filesUnchanged); absent in snapshots before this field. */
+    readonly filesChanged?: number;
+    /** Bytes read from new or changed files; absent in snapshots before this field. */
+    readonly bytesChanged?: number;
   };
 }
 
@@ -77,6 +81,12 @@ export interface BackupRequest {
   readonly excludes?: readonly string[];
   /** Files whose change fails the backup (ransomware canaries), relative to a source path. */
   readonly canaries?: readonly string[];
+  /**
+   * Where a path's content is actually read from, by requested path: the
+   * snapshot records the requested (virtual) path, e.g. `/coffer-commands/pg`
+   * read from a spool directory. Paths not listed are read where they are.
+   */
+  readonly readFrom?: Readonly<Record<string, string>>;
 }
 
 export interface BackupPlan {
@@ -94,6 +104,8 @@ export interface BatchResult {
   readonly bytesUploaded: number;
   readonly chunksNew: number;
   readonly chunksDeduplicated: number;
+  /** Files reused from the parent without reading (absent from engines before this field). */
+  readonly filesUnchanged?: number;
   /** Files that could not be read (reported, backup continues). */
   readonly unreadable: readonly { readonly path: string; readonly reason: string }[];
   /** Files that changed while being read. */

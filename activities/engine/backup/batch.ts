@@ -56,6 +56,7 @@ export function batchResultOf(doc: BatchDoc): BatchResult {
     bytesUploaded: doc.stats.bytesUploaded,
     chunksNew: doc.stats.chunksNew,
     chunksDeduplicated: doc.stats.chunksDeduplicated,
+    filesUnchanged: doc.stats.filesUnchanged,
     unreadable: doc.unreadable,
     changedDuringRead: doc.changedDuringRead,
   };

@@ -65,6 +65,7 @@ export async function commitBackup(core: RepoCore, planId: string): Promise<Snap
     }
     let files = 0;
     let bytes = 0;
+    let bytesChanged = 0;
     let errors = plan.unreadable.length;
     const totals = { bytesNew: 0, bytesUploaded: 0, chunksNew: 0, chunksDeduplicated: 0, filesUnchanged: 0 };
     for (const b of batches) {
@@ -76,6 +77,7 @@ export async function commitBackup(core: RepoCore, planId: string): Promise<Snap
         }
       }
       errors += b.unreadable.length;
+      bytesChanged += b.stats.bytesRead;
       totals.bytesNew += b.stats.bytesNew;
       totals.bytesUploaded += b.stats.bytesUploaded;
       totals.chunksNew += b.stats.chunksNew;
@@ -118,7 +120,8 @@ export async function commitBackup(core: RepoCore, planId: string): Promise<Snap
       ...(plan.parent === undefined ? {} : { parent: plan.parent }),
       rootTree,
       keyEpoch: core.keyring.currentEpoch,
-      stats: { files, dirs: dirs.length, bytes, ...totals, errors },
+      // filesChanged/bytesChanged: the anomaly check's history (activities/sources/anomaly.ts).
+      stats: { files, dirs: dirs.length, bytes, ...totals, errors, filesChanged: Math.max(0, files - totals.filesUnchanged), bytesChanged },
     };
     await core.saveSnapshot(summary);
     await deletePlan(core, planId);

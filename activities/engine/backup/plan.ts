@@ -45,32 +45,50 @@ export async function planBackup(core: RepoCore, request: BackupRequest, options
     if (!isAbsolute(p)) throw new InvalidInput(`backup path ${JSON.stringify(p)} is not absolute`);
     return resolve(p);
   });
+  const readFrom = new Map<string, string>();
+  for (const [wanted, actual] of Object.entries(request.readFrom ?? {})) {
+    if (!isAbsolute(wanted) || !isAbsolute(actual)) throw new InvalidInput(`readFrom needs absolute paths (${JSON.stringify(wanted)} -> ${JSON.stringify(actual)})`);
+    readFrom.set(resolve(wanted), resolve(actual));
+  }
   const rootNames = new Set<string>();
-  const roots = paths.map((abs) => {
-    const name = basename(abs) === '' ? 'root' : basename(abs);
+  const roots = paths.map((recorded) => {
+    const name = basename(recorded) === '' ? 'root' : basename(recorded);
     if (rootNames.has(name)) throw new InvalidInput(`two backup paths end in the same name ${JSON.stringify(name)}; back them up separately`);
     rootNames.add(name);
-    return { abs, name };
+    // The snapshot records `recorded`; the content is read at `abs` (the same unless readFrom maps it).
+    return { abs: readFrom.get(recorded) ?? recorded, name };
   });
   await core.refreshIndex();
   const parent = await findParent(core, request, paths);
   const lookup = new ParentLookup(core, parent?.rootTree);
   const matcher = compileExcludes(request.excludes ?? []);
 
-  // Canaries: a file whose size or mtime differs from the parent snapshot fails the backup.
+  // Canaries: a file that vanished, is no longer a regular file, or whose size, mtime, ctime or
+  // inode differs from the parent snapshot fails the backup. ctime and inode catch a canary
+  // rewritten with its mtime put back, or replaced by a rename; they are compared only when the
+  // parent recorded them (older snapshots did not).
   for (const canary of request.canaries ?? []) {
     if (isAbsolute(canary) || canary.split('/').some((s) => s === '..' || s === '')) throw new InvalidInput(`canary ${JSON.stringify(canary)} must be a relative path`);
     for (const root of roots) {
       const before = await lookup.lookup(`${root.name}/${canary}`);
       if (before === undefined) continue;
+      const where = join(root.abs, canary);
       let st: BigIntStats | undefined;
       try {
-        st = await lstat(join(root.abs, canary), { bigint: true });
+        st = await lstat(where, { bigint: true });
       } catch {
         st = undefined;
       }
-      if (st === undefined || Number(st.size) !== before.size || st.mtimeNs.toString() !== before.mtimeNs) {
-        throw new CanaryChanged(`canary file ${join(root.abs, canary)} changed or vanished since snapshot ${parent?.id.slice(0, 12) ?? ''}`);
+      const since = `since snapshot ${parent?.id.slice(0, 12) ?? ''}`;
+      if (st === undefined) throw new CanaryChanged(`canary file ${where} was deleted ${since}`);
+      if (before.type === 'file' && !st.isFile()) throw new CanaryChanged(`canary file ${where} was replaced by something that is not a regular file ${since}`);
+      if (before.inode !== undefined && st.ino.toString() !== before.inode) throw new CanaryChanged(`canary file ${where} was replaced (new inode) ${since}`);
+      if (
+        Number(st.size) !== before.size ||
+        st.mtimeNs.toString() !== before.mtimeNs ||
+        (before.ctimeNs !== undefined && st.ctimeNs.toString() !== before.ctimeNs)
+      ) {
+        throw new CanaryChanged(`canary file ${where} changed (size, modification or change time) ${since}`);
       }
     }
   }
