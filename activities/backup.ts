@@ -4,7 +4,8 @@
  * its id and counts come back), backupBatch uploads one batch and heartbeats
  * its cursor so a retry resumes where the last attempt stopped, and
  * commitBackup writes the index and the snapshot. All three run on the
- * queue of the host that has the files.
+ * queue of the host that has the files, as do the command-source, hook and
+ * anomaly activities of activities/sources/.
  */
 import { isAbsolute } from 'node:path';
 import type { BackupPlan, BatchCursor, SnapshotSummary } from './engine/api';
@@ -12,6 +13,7 @@ import { runActivity } from './context';
 import type { ResolvedDeps } from './deps';
 import { InvalidInput } from './errors';
 import { sample } from './limits';
+import { sourceActivities } from './sources/activities';
 
 export interface PlanBackupInput {
   readonly repo: string;
@@ -21,6 +23,8 @@ export interface PlanBackupInput {
   readonly parent?: string;
   readonly excludes?: readonly string[];
   readonly canaries?: readonly string[];
+  /** Recorded path -> where its content is on this host (command sources: the spool). */
+  readonly readFrom?: Readonly<Record<string, string>>;
 }
 
 export interface BackupBatchInput {
@@ -37,6 +41,8 @@ export interface BatchOutcome {
   readonly bytesUploaded: number;
   readonly chunksNew: number;
   readonly chunksDeduplicated: number;
+  /** Files reused from the parent snapshot without reading. */
+  readonly filesUnchanged: number;
   readonly unreadable: number;
   readonly unreadableSample: readonly { readonly path: string; readonly reason: string }[];
   readonly changedDuringRead: number;
@@ -53,6 +59,8 @@ export interface CommitBackupInput {
 
 export function backupActivities(deps: ResolvedDeps) {
   return {
+    // Command sources, hooks and the anomaly check belong to the backup job.
+    ...sourceActivities(deps),
     planBackup: async (input: PlanBackupInput): Promise<BackupPlan> => {
       return runActivity(deps.metrics, async (frame) => {
         if (input.paths.length === 0) throw new InvalidInput('nothing to back up: give at least one path');
@@ -68,6 +76,7 @@ export function backupActivities(deps: ResolvedDeps) {
               parent: input.parent ?? 'auto',
               ...(input.excludes === undefined ? {} : { excludes: input.excludes }),
               ...(input.canaries === undefined ? {} : { canaries: input.canaries }),
+              ...(input.readFrom === undefined ? {} : { readFrom: input.readFrom }),
             },
             { signal: frame.signal, onProgress: (p) => frame.progress(p) },
           ),
@@ -98,6 +107,7 @@ export function backupActivities(deps: ResolvedDeps) {
           bytesUploaded: result.bytesUploaded,
           chunksNew: result.chunksNew,
           chunksDeduplicated: result.chunksDeduplicated,
+          filesUnchanged: result.filesUnchanged ?? 0,
           unreadable: result.unreadable.length,
           unreadableSample: sample(result.unreadable),
           changedDuringRead: result.changedDuringRead.length,

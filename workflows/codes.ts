@@ -18,6 +18,9 @@ export const Codes = {
   noSpace: 'COFFER-E210',
   sourceUnreadable: 'COFFER-E211',
   canaryChanged: 'COFFER-E212',
+  sourceCommandFailed: 'COFFER-E213',
+  hookFailed: 'COFFER-E214',
+  backupAnomaly: 'COFFER-E215',
   storageNotFound: 'COFFER-E301',
   storageAuthFailed: 'COFFER-E304',
   storageBadLocation: 'COFFER-E307',
@@ -49,6 +52,9 @@ export const USER_ERROR_CODES: readonly string[] = [
   Codes.snapshotNotFound,
   Codes.sourceUnreadable,
   Codes.canaryChanged,
+  Codes.sourceCommandFailed,
+  Codes.hookFailed,
+  Codes.backupAnomaly,
   Codes.storageAuthFailed,
   Codes.storageBadLocation,
   Codes.restoreTargetNotEmpty,
@@ -69,7 +75,7 @@ export const USER_ERROR_CODES: readonly string[] = [
 ];
 
 /** Codes meaning "the data is not what it should be" (CLI exit status 3). */
-export const INTEGRITY_CODES: readonly string[] = [Codes.integrity, Codes.canaryChanged, Codes.restoreMismatch, Codes.drillFailed];
+export const INTEGRITY_CODES: readonly string[] = [Codes.integrity, Codes.canaryChanged, Codes.backupAnomaly, Codes.restoreMismatch, Codes.drillFailed];
 
 /** Codes meaning "a service could not be reached" (CLI exit status 4). */
 export const UNREACHABLE_CODES: readonly string[] = [Codes.storageUnreachable, 'COFFER-E310', Codes.temporalUnreachable, Codes.noWorker];
