@@ -7,9 +7,11 @@
  * `batchesPerRun` batches (or when Temporal suggests it) the workflow
  * continues as new, carrying the plan id and the running totals.
  */
-import { condition, continueAsNew, log, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, condition, continueAsNew, log, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { BatchOutcome } from '../activities/backup';
 import type { BackupPlan, SnapshotSummary } from '../activities/engine/api';
+import type { AnomalyPolicy, BackupAnomalyInfo } from '../activities/sources/anomaly';
+import type { SpoolCommandOutput } from '../activities/sources/activities';
 import { Codes } from './codes';
 import { asJobFailure, userError } from './failures';
 import { progressQuery } from './messages';
@@ -34,6 +36,35 @@ export interface BackupInput {
   readonly concurrency?: number;
   /** Batches per workflow run before continuing as new (default 500). */
   readonly batchesPerRun?: number;
+  /** The profile's source name (labels and alerts; required for a command source). */
+  readonly source?: string;
+  /**
+   * A command source: `argv` runs on the host, its standard output is backed
+   * up as /coffer-commands/<source>/<filename>; `paths` is then empty.
+   */
+  readonly command?: { readonly argv: readonly string[]; readonly filename: string; readonly workdir?: string };
+  /** Commands (argv lists, no shell) run on the host before the backup and after it. */
+  readonly hooks?: BackupHooks;
+  /** Alert (or fail) when the backup changes an unusual share of files or bytes. */
+  readonly anomaly?: AnomalyPolicy;
+}
+
+export interface BackupHooks {
+  readonly pre?: readonly (readonly string[])[];
+  readonly post?: readonly (readonly string[])[];
+  /** Per hook command (default 300). */
+  readonly timeoutSeconds?: number;
+  /** Run `post` also when the backup failed (default true). */
+  readonly postOnFailure?: boolean;
+}
+
+/** Something an operator should hear about (the shape of activities/notify's NotificationEvent, minus time). */
+export interface BackupAlert {
+  readonly kind: 'backup-anomaly' | 'canary-changed';
+  readonly severity: 'warning' | 'error';
+  readonly title: string;
+  readonly summary: string;
+  readonly details?: Readonly<Record<string, string | number | boolean>>;
 }
 
 export interface BackupTotals {
@@ -47,6 +78,8 @@ export interface BackupTotals {
   readonly changedDuringRead: number;
   /** Batch attempts that resumed from a cursor (a worker died or a call was retried mid-batch). */
   readonly resumedBatches: number;
+  /** Files reused from the parent without reading (absent in runs carried over from older code). */
+  readonly filesUnchanged?: number;
 }
 
 /** State carried across continue-as-new. */
@@ -58,6 +91,8 @@ export interface BackupCarry {
   readonly startedAt: string;
   readonly unreadableSample: readonly { readonly path: string; readonly reason: string }[];
   readonly changedSample: readonly string[];
+  /** A command source's spooled output (its spool is removed after commit). */
+  readonly spooled?: SpoolCommandOutput;
 }
 
 export interface BackupWorkflowInput extends BackupInput {
@@ -75,7 +110,16 @@ export interface BackupResult {
   readonly runs: number;
   readonly startedAt: string;
   readonly durationMs: number;
+  /** Set when the backup changed an unusual share of files or bytes (see input.anomaly). */
+  readonly anomaly?: BackupAnomalyInfo;
+  /** Command sources: what was spooled and stored. */
+  readonly command?: { readonly path: string; readonly bytes: number; readonly sha256: string; readonly reused: boolean };
+  /** Alerts raised by this backup (also logged). */
+  readonly alerts?: readonly BackupAlert[];
 }
+
+/** Where command sources appear in snapshots (activities/sources/spool.ts COMMANDS_ROOT; workflows may not import values from activities). */
+const COMMANDS_ROOT = '/coffer-commands';
 
 const SAMPLE_LIMIT = 20;
 const EMPTY_TOTALS: BackupTotals = {
@@ -88,6 +132,7 @@ const EMPTY_TOTALS: BackupTotals = {
   unreadable: 0,
   changedDuringRead: 0,
   resumedBatches: 0,
+  filesUnchanged: 0,
 };
 
 function addBatch(totals: BackupTotals, batch: BatchOutcome): BackupTotals {
@@ -101,12 +146,17 @@ function addBatch(totals: BackupTotals, batch: BatchOutcome): BackupTotals {
     unreadable: totals.unreadable + batch.unreadable,
     changedDuringRead: totals.changedDuringRead + batch.changedDuringRead,
     resumedBatches: totals.resumedBatches + (batch.resumedFrom > 0 ? 1 : 0),
+    filesUnchanged: (totals.filesUnchanged ?? 0) + (batch.filesUnchanged ?? 0),
   };
 }
 
 function validate(input: BackupWorkflowInput): void {
   if (typeof input.repo !== 'string' || input.repo.trim() === '') throw userError(Codes.invalidInput, 'backup needs a repository URL (repo)');
-  if (!Array.isArray(input.paths) || input.paths.length === 0) throw userError(Codes.invalidInput, 'backup needs at least one path (paths)');
+  if (input.command !== undefined) {
+    if (typeof input.source !== 'string' || input.source === '') throw userError(Codes.invalidInput, 'a command source needs its name (source)');
+    if (!Array.isArray(input.command.argv) || input.command.argv.length === 0) throw userError(Codes.invalidInput, 'a command source needs a command (command.argv)');
+    if (Array.isArray(input.paths) && input.paths.length > 0) throw userError(Codes.invalidInput, 'give paths or a command, not both');
+  } else if (!Array.isArray(input.paths) || input.paths.length === 0) throw userError(Codes.invalidInput, 'backup needs at least one path (paths)');
   if (typeof input.host !== 'string' || input.host === '') throw userError(Codes.invalidInput, 'backup needs the host that has the files (host)');
   const concurrency = input.concurrency ?? 2;
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 8) throw userError(Codes.invalidInput, 'concurrency must be an integer from 1 to 8');
@@ -128,6 +178,21 @@ export async function backupWorkflow(input: BackupWorkflowInput): Promise<Backup
   const unreadableSample = [...(input.carry?.unreadableSample ?? [])];
   const changedSample = [...(input.carry?.changedSample ?? [])];
   let snapshotId: string | undefined;
+  // Sources of a profile: a command's spool (one per job: every attempt and run share it) and hooks.
+  const spoolKey = workflowInfo().workflowId;
+  const recordedPaths = input.command === undefined ? input.paths : [`${COMMANDS_ROOT}/${input.source ?? ''}`];
+  let spooled = input.carry?.spooled;
+  const label = input.source ?? `${input.host}:${recordedPaths.join(',')}`;
+  const hookRun = (phase: 'pre' | 'post', commands: readonly (readonly string[])[]) =>
+    acts.runBackupHooks({
+      source: label,
+      phase,
+      commands,
+      timeoutSeconds: input.hooks?.timeoutSeconds ?? 300,
+      ...(input.command?.workdir === undefined ? {} : { workdir: input.command.workdir }),
+    });
+  let postHooksStarted = false;
+  const alerts: BackupAlert[] = [];
 
   setHandler(progressQuery, (): JobProgress => ({
     job: 'backup',
@@ -143,9 +208,26 @@ export async function backupWorkflow(input: BackupWorkflowInput): Promise<Backup
 
   try {
     if (plan === undefined) {
+      if ((input.hooks?.pre?.length ?? 0) > 0) {
+        phase = 'pre-hooks';
+        await hookRun('pre', input.hooks?.pre ?? []);
+      }
+      if (input.command !== undefined) {
+        phase = 'command';
+        spooled = await acts.spoolCommandOutput({
+          spoolKey,
+          source: input.source ?? '',
+          argv: input.command.argv,
+          filename: input.command.filename,
+          ...(input.command.workdir === undefined ? {} : { workdir: input.command.workdir }),
+        });
+        log.info('command output spooled', { source: input.source, bytes: spooled.bytes, reused: spooled.reused });
+      }
+      phase = 'scan';
       plan = await acts.planBackup({
         repo: input.repo,
-        paths: input.paths,
+        paths: recordedPaths,
+        ...(spooled === undefined ? {} : { readFrom: { [spooled.recordedPath]: spooled.readFrom } }),
         host: input.host,
         ...(input.tags === undefined ? {} : { tags: input.tags }),
         ...(input.parent === undefined ? {} : { parent: input.parent }),
@@ -191,16 +273,46 @@ export async function backupWorkflow(input: BackupWorkflowInput): Promise<Backup
         // rotate is true here: nothing in flight, batches left.
         await continueAsNew<typeof backupWorkflow>({
           ...input,
-          carry: { plan: currentPlan, nextBatch: next, totals, run, startedAt, unreadableSample, changedSample },
+          carry: { plan: currentPlan, nextBatch: next, totals, run, startedAt, unreadableSample, changedSample, ...(spooled === undefined ? {} : { spooled }) },
         });
       }
       const inFlightBefore = inFlight;
       await condition(() => inFlight < inFlightBefore || failure !== undefined);
     }
 
+    let anomaly: BackupAnomalyInfo | undefined;
+    if (input.anomaly !== undefined) {
+      // Before the commit, so with failBackup an anomalous backup never becomes the latest snapshot.
+      phase = 'anomaly-check';
+      const assessment = await acts.assessBackupAnomaly({
+        repo: input.repo,
+        host: input.host,
+        paths: recordedPaths,
+        candidate: {
+          files: currentPlan.files,
+          filesChanged: Math.max(0, currentPlan.files - (totals.filesUnchanged ?? 0)),
+          bytes: currentPlan.bytes,
+          bytesChanged: totals.bytesRead,
+        },
+        policy: input.anomaly,
+      });
+      anomaly = assessment.anomaly;
+      if (anomaly !== undefined) {
+        const alert = anomalyAlert(label, anomaly);
+        alerts.push(alert);
+        log.warn(`ALERT ${alert.title}`, { kind: alert.kind, reasons: anomaly.reasons.join('; ') });
+      }
+    }
+
     phase = 'commit';
     const snapshot = await acts.commitBackup({ repo: input.repo, planId: currentPlan.planId });
     snapshotId = snapshot.id;
+    if (input.command !== undefined) await acts.removeCommandSpool({ spoolKey });
+    if ((input.hooks?.post?.length ?? 0) > 0) {
+      phase = 'post-hooks';
+      postHooksStarted = true;
+      await hookRun('post', input.hooks?.post ?? []);
+    }
     phase = 'done';
     return {
       snapshot,
@@ -211,9 +323,55 @@ export async function backupWorkflow(input: BackupWorkflowInput): Promise<Backup
       runs: run,
       startedAt,
       durationMs: Date.now() - Date.parse(startedAt),
+      ...(anomaly === undefined ? {} : { anomaly }),
+      ...(spooled === undefined ? {} : { command: { path: `${spooled.recordedPath}/${input.command?.filename ?? ''}`, bytes: spooled.bytes, sha256: spooled.sha256, reused: spooled.reused } }),
+      ...(alerts.length === 0 ? {} : { alerts }),
     };
   } catch (err) {
     phase = 'failed';
-    throw asJobFailure(err);
+    // Clean up even when cancelled: the spool holds a copy of the dump; post hooks restart what pre stopped.
+    await CancellationScope.nonCancellable(async () => {
+      if (input.command !== undefined) await acts.removeCommandSpool({ spoolKey }).catch((e: unknown) => log.warn('could not remove the command spool', { error: String(e) }));
+      if (!postHooksStarted && (input.hooks?.post?.length ?? 0) > 0 && input.hooks?.postOnFailure !== false) {
+        await hookRun('post', input.hooks?.post ?? []).catch((e: unknown) => log.warn('post hook after a failed backup failed too', { error: String(e) }));
+      }
+    });
+    throw withCanaryAlert(asJobFailure(err), label);
   }
+}
+
+function anomalyAlert(label: string, anomaly: BackupAnomalyInfo): BackupAlert {
+  return {
+    kind: 'backup-anomaly',
+    severity: anomaly.failBackup ? 'error' : 'warning',
+    title: `Unusual change in backup of ${label}${anomaly.failBackup ? ' (backup refused)' : ''}`,
+    summary: `${anomaly.reasons.join('\n')}\nPossible ransomware encryption or mass deletion: inspect the host.`,
+    details: {
+      filesShare: Number(anomaly.filesShare.toFixed(4)),
+      bytesShare: Number(anomaly.bytesShare.toFixed(4)),
+      medianFilesShare: Number(anomaly.medianFilesShare.toFixed(4)),
+      medianBytesShare: Number(anomaly.medianBytesShare.toFixed(4)),
+      baseline: anomaly.baseline,
+    },
+  };
+}
+
+/** A canary failure carries an alert in its details (for notifications) and is logged as one. */
+function withCanaryAlert(failure: unknown, label: string): unknown {
+  if (!(failure instanceof ApplicationFailure) || failure.type !== Codes.canaryChanged) return failure;
+  const alert: BackupAlert = {
+    kind: 'canary-changed',
+    severity: 'error',
+    title: `Canary file changed on ${label}: backup refused`,
+    summary: `${failure.message}\nA canary file is never touched by normal work: inspect the host for ransomware. The earlier snapshots are untouched.`,
+    details: { code: Codes.canaryChanged },
+  };
+  log.error(`ALERT ${alert.title}`, { kind: alert.kind, message: failure.message });
+  return ApplicationFailure.create({
+    message: failure.message,
+    type: failure.type,
+    nonRetryable: true,
+    details: [...(failure.details ?? []), { alert }],
+    ...(failure.cause === undefined ? {} : { cause: failure.cause }),
+  });
 }
