@@ -5,7 +5,7 @@
 import { CofferError } from '../errors';
 import type { CofferErrorOptions } from '../errors';
 
-/** A command source (e.g. pg_dump) exited non-zero, was killed, or could not be started: no snapshot was written. */
+/** A command source (a database dump or any other command) exited non-zero, was killed, or could not be started: no snapshot was written. */
 export class SourceCommandFailed extends CofferError {
   readonly code = 'COFFER-E213';
   readonly retryable = false;
