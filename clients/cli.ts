@@ -12,11 +12,13 @@ import { registerBackup } from './commands/backup';
 import { registerDrill } from './commands/drill';
 import { registerInit } from './commands/init';
 import { registerKeys } from './commands/keys';
+import { registerOfflineRestore } from './commands/offline-restore';
 import { registerReplicate } from './commands/replicate';
 import { registerRestore } from './commands/restore';
 import { registerRetention } from './commands/retention';
 import { registerSchedule } from './commands/schedule';
 import { registerSnapshots } from './commands/snapshots';
+import { registerStorage } from './commands/storage';
 import { registerVerify } from './commands/verify';
 
 export function buildProgram(contexts: CliContext[]): Command {
@@ -33,7 +35,7 @@ export function buildProgram(contexts: CliContext[]): Command {
     contexts.push(ctx);
     return ctx;
   };
-  for (const register of [registerInit, registerBackup, registerRestore, registerSnapshots, registerVerify, registerDrill, registerKeys, registerRetention, registerReplicate, registerSchedule]) {
+  for (const register of [registerInit, registerBackup, registerRestore, registerSnapshots, registerVerify, registerDrill, registerKeys, registerRetention, registerReplicate, registerSchedule, registerOfflineRestore, registerStorage]) {
     register(program, makeContext);
   }
   program.commands.forEach(function override(command: Command): void {
