@@ -6,15 +6,17 @@
  * staging directory is removed and the old target stays (or is put back).
  * A non-empty target is refused unless `overwrite` is set.
  */
-import { CancellationScope, log, setHandler } from '@temporalio/workflow';
+import { CancellationScope, log, patched, setHandler } from '@temporalio/workflow';
 import type { CompareOutcome, RestorePaths } from '../activities/restore';
+import { ACCESS_GATE_PATCH, accessGate, restoreTargetOccupied } from './approval';
+import type { AccessInput } from './approval';
 import { Codes } from './codes';
 import { asJobFailure, userError } from './failures';
 import { progressQuery } from './messages';
 import type { JobProgress } from './messages';
 import { hostActivities, hostQueueFor, sharedActivities } from './options';
 
-export interface RestoreInput {
+export interface RestoreInput extends AccessInput {
   readonly repo: string;
   /** Snapshot id, unique id prefix, or 'latest' (default). Ignored when asOf is set. */
   readonly snapshot?: string;
@@ -64,6 +66,13 @@ export async function restoreWorkflow(input: RestoreInput): Promise<RestoreOutpu
 
   let paths: RestorePaths | undefined;
   try {
+    // Access gate (workflows/approval.ts): replacing a non-empty target needs a second principal's approval.
+    // patched(): histories from before the gate replay unchanged; every new run is gated.
+    if (patched(ACCESS_GATE_PATCH)) {
+      const overwriting = input.overwrite === true && (await restoreTargetOccupied(hostQueueFor(input.host, input.hostQueue), input.target));
+      await accessGate({ workflowType: 'restoreWorkflow', repo: input.repo, input, action: overwriting ? 'restore.overwrite' : 'restore', object: input.target, onPhase: (p) => (phase = p) });
+      phase = 'resolve';
+    }
     const snapshot = await shared.resolveSnapshot({
       repo: input.repo,
       ...(input.snapshot === undefined ? {} : { snapshot: input.snapshot }),

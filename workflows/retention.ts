@@ -6,8 +6,10 @@
  * returns the plan and what pruning would free, changing nothing. A policy
  * that would delete every snapshot of a group is refused.
  */
-import { setHandler } from '@temporalio/workflow';
+import { patched, setHandler } from '@temporalio/workflow';
 import type { PruneReport } from '../activities/engine/api';
+import { ACCESS_GATE_PATCH, accessGate, awaitApproval } from './approval';
+import type { AccessDecision, AccessInput } from './approval';
 import { Codes } from './codes';
 import { asJobFailure, userError } from './failures';
 import { progressQuery } from './messages';
@@ -16,7 +18,7 @@ import { sharedActivities } from './options';
 import { planRetention, RetentionPolicyError } from './retention-policy';
 import type { GroupPlan, RetentionPolicy } from './retention-policy';
 
-export interface RetentionInput {
+export interface RetentionInput extends AccessInput {
   readonly repo: string;
   readonly policy: RetentionPolicy;
   /** Show the plan without changing anything. */
@@ -46,6 +48,12 @@ export async function retentionWorkflow(input: RetentionInput): Promise<Retentio
   let phase = 'list';
   setHandler(progressQuery, (): JobProgress => ({ job: 'retention', phase }));
   try {
+    // Access gate (workflows/approval.ts): forgetting needs snapshot.delete, and an approval once the plan forgets anything.
+    let access: AccessDecision = { access: 'off' };
+    if (patched(ACCESS_GATE_PATCH)) {
+      access = await accessGate({ workflowType: 'retentionWorkflow', repo: input.repo, input, action: dryRun ? 'retention.run' : 'snapshot.delete', deferApproval: true, onPhase: (p) => (phase = p) });
+      phase = 'list';
+    }
     const all = await acts.listSnapshotEntries({ repo: input.repo });
     const considered = input.host === undefined ? all : all.filter((s) => s.host === input.host);
     phase = 'plan';
@@ -76,6 +84,11 @@ export async function retentionWorkflow(input: RetentionInput): Promise<Retentio
     if (keep.length === 0) {
       // Unreachable with a validated policy and no refused group; kept as a last guard against deleting everything.
       throw userError(Codes.retentionRefused, 'refusing to forget every snapshot of the repository');
+    }
+    if (access.access === 'on' && access.approvalPending === true && !dryRun && plan.remove.length > 0) {
+      const listed = plan.remove.slice(0, 20).map((id) => id.slice(0, 12)).join(',');
+      const object = `forget ${plan.remove.length} snapshot(s): ${listed}${plan.remove.length > 20 ? ',…' : ''}`;
+      await awaitApproval({ repo: input.repo, repoId: access.repoId, principalId: access.principalId, action: 'snapshot.delete', object, ...(input.approvalTimeoutMs === undefined ? {} : { timeoutMs: input.approvalTimeoutMs }), onPhase: (p) => (phase = p) });
     }
     phase = dryRun ? 'prune-plan' : 'prune';
     const prune = await acts.pruneRepository({ repo: input.repo, keep, graceMs: graceSeconds * 1000, dryRun });

@@ -5,15 +5,17 @@
  * a fresh open proves everything decrypts. Each batch is idempotent, so a
  * killed worker loses at most one batch of work and nothing else.
  */
-import { continueAsNew, setHandler, workflowInfo } from '@temporalio/workflow';
+import { continueAsNew, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { RotationStatus } from '../activities/engine/api';
+import { ACCESS_GATE_PATCH, accessGate } from './approval';
+import type { AccessInput } from './approval';
 import { Codes } from './codes';
 import { asJobFailure, userError } from './failures';
 import { progressQuery } from './messages';
 import type { JobProgress } from './messages';
 import { sharedActivities } from './options';
 
-export interface RotateKeysInput {
+export interface RotateKeysInput extends AccessInput {
   readonly repo: string;
   /** Packs re-encrypted per activity (default 50). */
   readonly packsPerBatch?: number;
@@ -61,6 +63,15 @@ export async function rotateKeysWorkflow(input: RotateKeysWorkflowInput): Promis
     ...(status === undefined ? {} : { filesDone: status.packsTotal - status.packsRemaining, filesTotal: status.packsTotal }),
   }));
   try {
+    // Access gate (workflows/approval.ts) on the first run only: a carry is accepted only from Temporal's own continue-as-new.
+    if (patched(ACCESS_GATE_PATCH)) {
+      if (input.carry === undefined) {
+        await accessGate({ workflowType: 'rotateKeysWorkflow', repo: input.repo, input, action: 'key.rotate', onPhase: (p) => (phase = p) });
+        phase = 'begin';
+      } else if (workflowInfo().continuedFromExecutionRunId === undefined) {
+        throw userError(Codes.invalidInput, 'carry is internal to key rotation (continue-as-new); start a rotation without it');
+      }
+    }
     status ??= await acts.beginKeyRotation({ repo: input.repo });
     const firstStatus = status;
     phase = 'rotate';

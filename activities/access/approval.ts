@@ -4,7 +4,9 @@
  * be replayed onto another request) and waits for an Approval signal: an
  * Ed25519 signature (libsodium crypto_sign_detached) by a second principal
  * over the request's canonical encoding. verifyApproval decides whether the
- * workflow may act; every refusal is a distinct error class.
+ * workflow may act; every refusal is a distinct error class. A rejection is
+ * the same object signed under another context: verified the same way, except
+ * that the requester may withdraw their own request.
  */
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../catalog/canonical-json';
@@ -27,6 +29,10 @@ import { isAction, requiresApproval } from './roles';
 import type { Action } from './roles';
 
 export const APPROVAL_CONTEXT = 'coffer-approval-v1';
+/** Signed instead of APPROVAL_CONTEXT by `coffer approve --reject`: a rejection can never pass for an approval. */
+export const REJECTION_CONTEXT = 'coffer-rejection-v1';
+
+export type ApprovalDecision = 'approve' | 'reject';
 
 export interface ApprovalRequest {
   readonly workflowId: string;
@@ -47,16 +53,19 @@ export interface Approval {
   readonly approverId: string;
   /** Ed25519 detached signature over the canonical encoding, base64. */
   readonly signature: string;
+  /** Absent: an approval. 'reject': a signed refusal, which ends the waiting workflow at once. */
+  readonly decision?: ApprovalDecision;
 }
 
 export interface VerifiedApproval {
   readonly approverId: string;
   readonly approverRole: string;
   readonly requestDigest: string;
+  readonly decision: ApprovalDecision;
 }
 
 /** The exact bytes that are signed: a context string, then the request as canonical JSON. */
-export function encodeApprovalRequest(request: ApprovalRequest): Buffer {
+export function encodeApprovalRequest(request: ApprovalRequest, decision: ApprovalDecision = 'approve'): Buffer {
   const body = canonicalJson({
     workflowId: request.workflowId,
     action: request.action,
@@ -66,7 +75,7 @@ export function encodeApprovalRequest(request: ApprovalRequest): Buffer {
     deadline: request.deadline,
     nonce: request.nonce,
   });
-  return Buffer.from(`${APPROVAL_CONTEXT}\n${body}`, 'utf8');
+  return Buffer.from(`${decision === 'reject' ? REJECTION_CONTEXT : APPROVAL_CONTEXT}\n${body}`, 'utf8');
 }
 
 export function approvalRequestDigest(request: ApprovalRequest): string {
@@ -99,10 +108,15 @@ export function createApprovalRequest(input: {
 }
 
 /** Signs a request with an Ed25519 secret key (64-byte libsodium form). */
-export async function signApprovalWithKey(secretKey: Uint8Array, approverId: string, request: ApprovalRequest): Promise<Approval> {
+export async function signApprovalWithKey(secretKey: Uint8Array, approverId: string, request: ApprovalRequest, decision: ApprovalDecision = 'approve'): Promise<Approval> {
   const sodium = await loadSodium();
-  const signature = sodium.crypto_sign_detached(encodeApprovalRequest(request), secretKey);
-  return { requestDigest: approvalRequestDigest(request), approverId, signature: Buffer.from(signature).toString('base64') };
+  const signature = sodium.crypto_sign_detached(encodeApprovalRequest(request, decision), secretKey);
+  return {
+    requestDigest: approvalRequestDigest(request),
+    approverId,
+    signature: Buffer.from(signature).toString('base64'),
+    ...(decision === 'reject' ? { decision } : {}),
+  };
 }
 
 /**
@@ -115,7 +129,8 @@ export async function verifyApproval(approval: Approval, request: ApprovalReques
     typeof approval !== 'object' || approval === null ||
     typeof approval.requestDigest !== 'string' || !/^[0-9a-f]{64}$/.test(approval.requestDigest) ||
     typeof approval.approverId !== 'string' || approval.approverId === '' ||
-    typeof approval.signature !== 'string'
+    typeof approval.signature !== 'string' ||
+    (approval.decision !== undefined && approval.decision !== 'approve' && approval.decision !== 'reject')
   ) {
     throw new ApprovalMalformed('the approval is malformed (expected requestDigest, approverId and signature)');
   }
@@ -134,23 +149,27 @@ export async function verifyApproval(approval: Approval, request: ApprovalReques
   if (approver === undefined || approver.disabled) {
     throw new UnknownApprover(`approver ${JSON.stringify(approval.approverId)} is not a registered, enabled principal`);
   }
+  const decision: ApprovalDecision = approval.decision ?? 'approve';
   const sodium = await loadSodium();
   const publicKey = Buffer.from(approver.publicKey, 'base64');
   let valid = false;
   try {
-    valid = publicKey.length === 32 && sodium.crypto_sign_verify_detached(signature, encodeApprovalRequest(request), publicKey);
+    valid = publicKey.length === 32 && sodium.crypto_sign_verify_detached(signature, encodeApprovalRequest(request, decision), publicKey);
   } catch {
     valid = false;
   }
   if (!valid) {
     throw new ApprovalForged(`the signature does not verify with ${approval.approverId}'s registered public key`);
   }
+  if (decision === 'reject' && approval.approverId === request.requestedBy) {
+    return { approverId: approval.approverId, approverRole: 'requester', requestDigest: digest, decision };
+  }
   if (approval.approverId === request.requestedBy) {
     throw new ApprovalSelfSigned(`${approval.approverId} requested this operation and cannot approve it`);
   }
   try {
     const authorization = await authorize(directory, approval.approverId, request.action, request.target, now);
-    return { approverId: approval.approverId, approverRole: authorization.role, requestDigest: digest };
+    return { approverId: approval.approverId, approverRole: authorization.role, requestDigest: digest, decision };
   } catch (err) {
     if (err instanceof AccessDenied) {
       throw new ApproverNotPermitted(`${approval.approverId} may not approve ${request.action}: ${err.message}`, { cause: err });

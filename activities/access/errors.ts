@@ -18,7 +18,7 @@ export class AccessDenied extends CofferError {
     readonly reason: AccessDeniedReason,
     options: CofferErrorOptions = {},
   ) {
-    super(message, { hint: 'ask an admin for a grant with a role that allows this action (see docs/catalog.md, roles)', ...options });
+    super(message, { hint: 'ask an admin for a grant with a role that allows this action (see docs/access.md, roles)', ...options });
   }
 }
 
@@ -55,7 +55,7 @@ export class ApprovalExpired extends ApprovalRejected {
 export class UnknownApprover extends ApprovalRejected {
   readonly code = 'COFFER-E505';
   constructor(message: string, options: CofferErrorOptions = {}) {
-    super(message, { hint: 'register the approver\'s public key with `coffer principal add`', ...options });
+    super(message, { hint: 'register the approver\'s public key with `coffer principals add`', ...options });
   }
 }
 
@@ -88,6 +88,31 @@ export class PrincipalKeyFileInvalid extends CofferError {
   readonly code = 'COFFER-E509';
   readonly retryable = false;
   constructor(message: string, options: CofferErrorOptions = {}) {
-    super(message, { hint: 'check the key file path; generate a new key with `coffer principal keygen` if it is lost', ...options });
+    super(message, { hint: 'check the key file path; generate a new key with `coffer keygen --out <file>` if it is lost', ...options });
+  }
+}
+
+/**
+ * A job names no principal, or its signed credential does not prove who
+ * started it (bad or stale signature, unknown key). Raised while access
+ * control is on, by the CLI and again inside the workflow.
+ */
+export class IdentityUnproven extends CofferError {
+  readonly code = 'COFFER-E550';
+  readonly retryable = false;
+  constructor(message: string, options: CofferErrorOptions = {}) {
+    super(message, {
+      hint: 'set COFFER_PRINCIPAL and COFFER_PRINCIPAL_KEY_FILE (your registered principal and its key file); see docs/access.md',
+      ...options,
+    });
+  }
+}
+
+/** The first-admin bootstrap was attempted after principals already exist. */
+export class BootstrapClosed extends CofferError {
+  readonly code = 'COFFER-E551';
+  readonly retryable = false;
+  constructor(message: string, options: CofferErrorOptions = {}) {
+    super(message, { hint: 'an admin must add principals now: run the command with COFFER_PRINCIPAL/COFFER_PRINCIPAL_KEY_FILE of an admin', ...options });
   }
 }

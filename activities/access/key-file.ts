@@ -8,7 +8,7 @@ import { dirname, basename, join } from 'node:path';
 import { randomId } from '../crypto/random';
 import { loadSodium } from '../crypto/sodium';
 import { signApprovalWithKey } from './approval';
-import type { Approval, ApprovalRequest } from './approval';
+import type { Approval, ApprovalDecision, ApprovalRequest } from './approval';
 import { PrincipalKeyFileInvalid } from './errors';
 
 export const PRINCIPAL_KEY_FORMAT = 'coffer-principal-key-v1';
@@ -83,9 +83,9 @@ export async function readPrincipalKeyFile(path: string): Promise<PrincipalKeyFi
 }
 
 /** Signs an approval of `request` as the key file's principal. */
-export async function signApproval(keyFile: PrincipalKeyFile, request: ApprovalRequest): Promise<Approval> {
+export async function signApproval(keyFile: PrincipalKeyFile, request: ApprovalRequest, decision: ApprovalDecision = 'approve'): Promise<Approval> {
   const checked = checkKeyFile(keyFile, 'key file');
-  return signApprovalWithKey(Buffer.from(checked.secretKey, 'base64'), checked.principalId, request);
+  return signApprovalWithKey(Buffer.from(checked.secretKey, 'base64'), checked.principalId, request, decision);
 }
 
 function checkKeyFile(value: unknown, where: string): PrincipalKeyFile {

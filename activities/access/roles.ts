@@ -12,7 +12,7 @@ export const ACTIONS = [
   'replicate',
   'snapshot.list',
   'snapshot.delete', // needs an approval
-  'retention.run', // apply the approved policy (forget + prune)
+  'retention.run', // plan a retention run (dry run); forgetting snapshots needs snapshot.delete
   'retention.change', // needs an approval
   'key.list',
   'key.add',
