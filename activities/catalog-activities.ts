@@ -26,13 +26,30 @@ import { notify } from './notify/notify';
 import type { NotificationEvent } from './notify/event';
 import type { NotifyResult } from './notify/notify';
 import type { NotifyTarget } from './notify/targets';
+import { targetsFor } from './notify/routing';
+import type { RoutedNotifyTarget } from './notify/routing';
 
-export interface CatalogActivityDeps {
-  readonly catalog: Catalog;
-  /** The repository keyring's audit MAC key, opened by the worker; never passes through a workflow. */
-  readonly auditMacKey: (repoId: string) => Promise<Uint8Array>;
-  readonly notifyTargets: readonly NotifyTarget[];
+/**
+ * The catalog, or how to get it: a worker opens it lazily (and again after a
+ * failed open), so a catalog server that is down when the worker starts makes
+ * catalog activities retry instead of keeping the worker from starting.
+ */
+export type CatalogSource = Catalog | (() => Promise<Catalog>);
+
+export interface NotifyActivityDeps {
+  /** Plain targets get every event; routed ones filter by severity and kind. */
+  readonly notifyTargets: readonly (NotifyTarget | RoutedNotifyTarget)[];
   readonly notifyTimeoutMs?: number;
+}
+
+export interface CatalogActivityDeps extends NotifyActivityDeps {
+  readonly catalog: CatalogSource;
+  /**
+   * The repository keyring's audit MAC key, opened by the worker; never passes
+   * through a workflow. `repoUrl` (when the caller has it) says where the
+   * repository is; without it the worker finds it by id.
+   */
+  readonly auditMacKey: (repoId: string, repoUrl?: string) => Promise<Uint8Array>;
   /** Opens a repository for rebuild and drift checks; `close` is called afterwards. */
   readonly openRepositoryView?: (repoId: string) => Promise<RepositoryView & { close?(): Promise<void> }>;
   /** Clock (tests); defaults to the system clock. */
@@ -48,37 +65,46 @@ export interface AppendAuditInput {
   readonly target: string;
   readonly outcome: string;
   readonly workflowId?: string;
+  /** The repository's URL, if the caller has it (lets the worker open it to get the MAC key). */
+  readonly repo?: string;
 }
 
 export function createCatalogActivities(deps: CatalogActivityDeps) {
   const now = deps.now ?? (() => new Date());
-  const { catalog } = deps;
+  const source = deps.catalog;
+  const getCatalog = typeof source === 'function' ? source : async () => source;
 
   return {
+    ...notifyActivities(deps),
+
     async recordRepository(input: { readonly repoId: string; readonly location: string; readonly currentEpoch: number }): Promise<Record<string, never>> {
       return mapped(async () => {
+        const catalog = await getCatalog();
         await catalog.upsertRepository({ id: input.repoId, location: input.location, currentEpoch: input.currentEpoch });
         return {};
       });
     },
 
     async recordSnapshot(input: { readonly repoId: string; readonly snapshot: SnapshotSummary }): Promise<{ created: boolean }> {
-      return mapped(() => catalog.recordSnapshot(input.repoId, input.snapshot));
+      return mapped(async () => (await getCatalog()).recordSnapshot(input.repoId, input.snapshot));
     },
 
     async forgetSnapshots(input: { readonly repoId: string; readonly snapshotIds: readonly string[] }): Promise<{ removed: number }> {
-      return mapped(async () => ({ removed: await catalog.removeSnapshots(input.repoId, input.snapshotIds) }));
+      return mapped(async () => ({ removed: await (await getCatalog()).removeSnapshots(input.repoId, input.snapshotIds) }));
     },
 
     async recordRun(input: { readonly run: RunRecord }): Promise<Record<string, never>> {
       return mapped(async () => {
+        const catalog = await getCatalog();
         await catalog.recordRun(input.run);
         return {};
       });
     },
 
-    async recordDrillReport(input: { readonly report: DrillReportRecord }): Promise<Record<string, never>> {
+    /** (Not `recordDrillReport`: that name is the repository activity that stores the report in storage.) */
+    async recordDrillReportInCatalog(input: { readonly report: DrillReportRecord }): Promise<Record<string, never>> {
       return mapped(async () => {
+        const catalog = await getCatalog();
         await catalog.recordDrillReport(input.report);
         return {};
       });
@@ -86,6 +112,7 @@ export function createCatalogActivities(deps: CatalogActivityDeps) {
 
     async recordKey(input: { readonly key: KeyRecord }): Promise<Record<string, never>> {
       return mapped(async () => {
+        const catalog = await getCatalog();
         await catalog.recordKey(input.key);
         return {};
       });
@@ -93,7 +120,7 @@ export function createCatalogActivities(deps: CatalogActivityDeps) {
 
     async appendAudit(input: AppendAuditInput): Promise<{ seq: number; mac: string }> {
       return mapped(async () => {
-        const log = new AuditLog(catalog.audit, input.repoId, await deps.auditMacKey(input.repoId));
+        const log = new AuditLog((await getCatalog()).audit, input.repoId, await deps.auditMacKey(input.repoId, input.repo));
         const entry = await log.append({
           eventId: input.eventId,
           principal: input.principal,
@@ -110,14 +137,14 @@ export function createCatalogActivities(deps: CatalogActivityDeps) {
     /** The audit chain's head, to checkpoint in the repository. */
     async auditHead(input: { readonly repoId: string }): Promise<{ head?: AuditHead }> {
       return mapped(async () => {
-        const head = await new AuditLog(catalog.audit, input.repoId).head();
+        const head = await new AuditLog((await getCatalog()).audit, input.repoId).head();
         return head === undefined ? {} : { head };
       });
     },
 
     /** Allowed → the authorization (with `requiresApproval`); refused → non-retryable COFFER-E501. */
     async checkGrant(input: { readonly principalId: string; readonly action: string; readonly target: AccessTarget }): Promise<Authorization> {
-      return mapped(() => authorize(catalog, input.principalId, input.action, input.target, now()));
+      return mapped(async () => authorize(await getCatalog(), input.principalId, input.action, input.target, now()));
     },
 
     /** A request with a fresh nonce (randomness belongs in activities, not workflows). */
@@ -133,14 +160,38 @@ export function createCatalogActivities(deps: CatalogActivityDeps) {
 
     /** Accepted → who approved; refused → non-retryable COFFER-E502…E508 (one code per reason). */
     async verifyApproval(input: { readonly approval: Approval; readonly request: ApprovalRequest }): Promise<VerifiedApproval> {
-      return mapped(() => verifyApproval(input.approval, input.request, catalog, now()));
+      return mapped(async () => verifyApproval(input.approval, input.request, await getCatalog(), now()));
     },
 
+    async rebuildCatalog(input: { readonly repoId: string }): Promise<RebuildReport> {
+      return mapped(async () => {
+        const catalog = await getCatalog();
+        return withRepositoryView(deps, input.repoId, (view) => rebuildCatalog(view, catalog));
+      });
+    },
+
+    async checkCatalogDrift(input: { readonly repoId: string }): Promise<DriftReport> {
+      return mapped(async () => {
+        const catalog = await getCatalog();
+        return withRepositoryView(deps, input.repoId, (view) => checkDrift(view, catalog));
+      });
+    },
+  };
+}
+
+export type CatalogActivities = ReturnType<typeof createCatalogActivities>;
+
+/**
+ * The notify activity alone: a worker registers it whether or not it has a
+ * catalog, so notifications never depend on the catalog being configured.
+ */
+export function notifyActivities(deps: NotifyActivityDeps) {
+  return {
     /** Never fails for a delivery problem: the per-target results say what happened. */
     async notify(input: { readonly event: NotificationEvent }): Promise<{ results: NotifyResult[]; delivered: number; failed: number }> {
       return mapped(async () => {
         const signal = currentSignal();
-        const results = await notify(input.event, deps.notifyTargets, {
+        const results = await notify(input.event, targetsFor(input.event, deps.notifyTargets), {
           ...(deps.notifyTimeoutMs !== undefined ? { timeoutMs: deps.notifyTimeoutMs } : {}),
           ...(signal !== undefined ? { signal } : {}),
         });
@@ -148,18 +199,10 @@ export function createCatalogActivities(deps: CatalogActivityDeps) {
         return { results, delivered, failed: results.length - delivered };
       });
     },
-
-    async rebuildCatalog(input: { readonly repoId: string }): Promise<RebuildReport> {
-      return mapped(() => withRepositoryView(deps, input.repoId, (view) => rebuildCatalog(view, catalog)));
-    },
-
-    async checkCatalogDrift(input: { readonly repoId: string }): Promise<DriftReport> {
-      return mapped(() => withRepositoryView(deps, input.repoId, (view) => checkDrift(view, catalog)));
-    },
   };
 }
 
-export type CatalogActivities = ReturnType<typeof createCatalogActivities>;
+export type NotifyActivities = ReturnType<typeof notifyActivities>;
 
 async function withRepositoryView<T>(deps: CatalogActivityDeps, repoId: string, fn: (view: RepositoryView) => Promise<T>): Promise<T> {
   if (deps.openRepositoryView === undefined) throw new InvalidInput('this worker cannot open repositories for catalog rebuilds');

@@ -68,6 +68,25 @@ export interface WorkerConfig extends TemporalConfig {
   readonly engine: { readonly batchFiles?: number; readonly batchBytes?: number };
   /** Most activities this worker runs at once on its host queue (heavy file I/O). */
   readonly hostActivitySlots: number;
+  /** The MongoDB catalog; undefined = no catalog (workflows report `catalog: 'off'`). The URL may hold a password: never log it. */
+  readonly catalog?: CatalogConfig;
+  /** Where notifications go (failed workflows, failed verifies, drill results). */
+  readonly notify: NotifyConfig;
+}
+
+export interface CatalogConfig {
+  /** mongodb://host:port/<database> (COFFER_MONGODB_URL). */
+  readonly url: string;
+  /** Overrides the database named in the URL (COFFER_CATALOG_DB). */
+  readonly dbName?: string;
+}
+
+export interface NotifyConfig {
+  /** Generic JSON webhooks that get every event (COFFER_NOTIFY_WEBHOOKS, comma-separated). Secret-bearing: never logged. */
+  readonly webhookUrls: readonly string[];
+  /** A Coffer config file whose profile's `notifications` are used too (COFFER_CONFIG, COFFER_PROFILE). */
+  readonly configFile?: string;
+  readonly profile?: string;
 }
 
 const optionalText = z
@@ -114,6 +133,13 @@ const workerSchema = z.object({
   COFFER_ENGINE_BATCH_FILES: z.coerce.number().int().positive().optional(),
   COFFER_ENGINE_BATCH_BYTES: z.coerce.number().int().positive().optional(),
   COFFER_HOST_ACTIVITY_SLOTS: z.coerce.number().int().positive().max(64).default(4),
+  COFFER_MONGODB_URL: optionalText,
+  /** `off` runs without a catalog even when COFFER_MONGODB_URL is set (e.g. by the stack's env file). */
+  COFFER_CATALOG: optionalText,
+  COFFER_CATALOG_DB: optionalText,
+  COFFER_NOTIFY_WEBHOOKS: optionalText,
+  COFFER_CONFIG: optionalText,
+  COFFER_PROFILE: optionalText,
 });
 
 type Environment = Readonly<Record<string, string | undefined>>;
@@ -194,5 +220,30 @@ export function loadWorkerConfig(env: Environment = environmentWithStack()): Wor
       ...(vars.COFFER_ENGINE_BATCH_BYTES === undefined ? {} : { batchBytes: vars.COFFER_ENGINE_BATCH_BYTES }),
     },
     hostActivitySlots: vars.COFFER_HOST_ACTIVITY_SLOTS,
+    ...catalogConfig(vars.COFFER_MONGODB_URL, vars.COFFER_CATALOG, vars.COFFER_CATALOG_DB),
+    notify: notifyConfig(vars.COFFER_NOTIFY_WEBHOOKS, vars.COFFER_CONFIG, vars.COFFER_PROFILE),
   };
+}
+
+function catalogConfig(url: string | undefined, switchValue: string | undefined, dbName: string | undefined): { catalog?: CatalogConfig } {
+  if (switchValue !== undefined && !['on', 'off'].includes(switchValue.toLowerCase())) {
+    throw new ConfigInvalid('invalid configuration (COFFER_CATALOG: expected on or off)', { hint: 'unset it to use COFFER_MONGODB_URL when set' });
+  }
+  if (url === undefined || switchValue?.toLowerCase() === 'off') {
+    if (switchValue?.toLowerCase() === 'on') throw new ConfigInvalid('COFFER_CATALOG=on needs COFFER_MONGODB_URL', { hint: 'e.g. COFFER_MONGODB_URL=mongodb://127.0.0.1:27017/coffer' });
+    return {};
+  }
+  // The URL itself is not echoed: it may carry a password.
+  if (!/^mongodb(\+srv)?:\/\//.test(url)) throw new ConfigInvalid('invalid configuration (COFFER_MONGODB_URL: expected a mongodb:// or mongodb+srv:// URL)', { hint: 'e.g. mongodb://127.0.0.1:27017/coffer' });
+  return { catalog: { url, ...(dbName === undefined ? {} : { dbName }) } };
+}
+
+function notifyConfig(webhooks: string | undefined, configFile: string | undefined, profile: string | undefined): NotifyConfig {
+  const webhookUrls = (webhooks ?? '').split(',').map((u) => u.trim()).filter((u) => u !== '');
+  for (const [index, url] of webhookUrls.entries()) {
+    if (!/^https?:\/\/[^\s]+$/.test(url)) {
+      throw new ConfigInvalid(`invalid configuration (COFFER_NOTIFY_WEBHOOKS: entry ${index + 1} is not an http:// or https:// URL)`, { hint: 'a comma-separated list of webhook URLs' });
+    }
+  }
+  return { webhookUrls, ...(configFile === undefined ? {} : { configFile: resolve(configFile) }), ...(profile === undefined ? {} : { profile }) };
 }

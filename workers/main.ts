@@ -11,17 +11,21 @@
 import { NativeConnection, Runtime, DefaultLogger, makeTelemetryFilterString } from '@temporalio/worker';
 import { causeChain, isCofferError } from '../activities/errors';
 import { InMemoryMetrics, TeeMetrics } from '../activities/metrics';
-import { createActivities } from '../activities';
+import { environmentWithStack } from '../activities/config/env-file';
 import { loadWorkerConfig } from './config';
 import { ConfigInvalid } from './errors';
 import { createCofferWorkers } from './create-workers';
 import { loadDataConverter } from './data-converter';
+import { createWorkerActivities } from './activities';
 import { createWorkerDeps } from './deps';
 import { MeterMetrics } from './metrics';
+import { resolveNotifyTargets } from './notify-targets';
 import { tlsOptions } from './tls';
 
 async function main(): Promise<void> {
-  const config = loadWorkerConfig();
+  const env = environmentWithStack();
+  const config = loadWorkerConfig(env);
+  const notifyTargets = await resolveNotifyTargets(config.notify, env);
   try {
     Runtime.install({
       logger: new DefaultLogger('INFO'),
@@ -44,24 +48,29 @@ async function main(): Promise<void> {
     ...(tlsOptions(config) === undefined ? {} : { tls: tlsOptions(config) }),
     ...(config.apiKey === undefined ? {} : { apiKey: config.apiKey }),
   });
-  const deps = createWorkerDeps(config, metrics);
+  const deps = createWorkerDeps(config, metrics, {}, {
+    ...(config.catalog === undefined ? {} : { catalog: config.catalog }),
+    notifyTargets,
+    defaultPrincipal: 'system',
+  });
   try {
     const workers = await createCofferWorkers({
       connection,
       namespace: config.namespace,
       taskQueue: config.taskQueue,
       hostTaskQueue: config.hostTaskQueue,
-      activities: createActivities(deps),
+      activities: createWorkerActivities(deps),
       dataConverter,
       hostActivitySlots: config.hostActivitySlots,
     });
     console.log(
       `coffer worker ${config.host}: namespace ${config.namespace} at ${config.address}, queues ${config.taskQueue} + ${config.hostTaskQueue}` +
-        (config.metricsBindAddress === undefined ? '' : `, metrics http://${config.metricsBindAddress}/metrics`),
+        (config.metricsBindAddress === undefined ? '' : `, metrics http://${config.metricsBindAddress}/metrics`) +
+        `, catalog ${config.catalog === undefined ? 'off' : 'on'}, ${notifyTargets.length} notification target(s)`,
     );
     await workers.run();
   } finally {
-    await deps.repositories.closeAll();
+    await deps.close();
     await connection.close();
   }
   console.log('coffer worker stopped');

@@ -263,6 +263,40 @@ export class Catalog {
     await guard('record key metadata', () => upsertById(this.keys, doc));
   }
 
+  /**
+   * Records a data-key epoch: created when first seen (`createdAt`, else the
+   * retirement time when the creation was never observed), retired when
+   * `retiredAt` is given. Field updates, so a later retirement keeps the
+   * creation time recorded earlier.
+   */
+  async recordEpoch(repoId: string, epoch: { readonly epoch: number; readonly createdAt?: string; readonly retiredAt?: string }): Promise<void> {
+    const keyId = `epoch-${epoch.epoch}`;
+    const createdAt = epoch.createdAt ?? epoch.retiredAt;
+    if (createdAt === undefined) throw new InvalidInput(`epoch ${epoch.epoch}: a creation or retirement time is needed`);
+    const doc = keyDocFromRecord({ repoId, keyId, kind: 'epoch', epoch: epoch.epoch, createdAt, ...(epoch.retiredAt === undefined ? {} : { retiredAt: epoch.retiredAt }) });
+    const set: Partial<KeyDoc> = { repoId, keyId, kind: 'epoch', epoch: epoch.epoch };
+    if (doc.retiredAt !== undefined) set.retiredAt = doc.retiredAt;
+    await guard('record a key epoch', async () => {
+      try {
+        await this.keys.updateOne({ _id: doc._id }, { $set: set, $setOnInsert: { createdAt: doc.createdAt } }, { upsert: true });
+      } catch (err) {
+        if (!isDuplicateKey(err)) throw err;
+        await this.keys.updateOne({ _id: doc._id }, { $set: set });
+      }
+    });
+  }
+
+  /** Marks access keys that are no longer in the repository as retired at `at`. */
+  async retireMissingAccessKeys(repoId: string, presentKeyIds: readonly string[], at: Date): Promise<number> {
+    const result = await guard('retire removed keys', () =>
+      this.keys.updateMany(
+        { repoId, kind: { $in: ['passphrase', 'x25519'] }, keyId: { $nin: [...presentKeyIds] }, retiredAt: { $exists: false } },
+        { $set: { retiredAt: at } },
+      ),
+    );
+    return result.modifiedCount;
+  }
+
   async listKeys(repoId: string): Promise<KeyDoc[]> {
     return guard('list keys', () => this.keys.find({ repoId }).sort({ createdAt: 1, _id: 1 }).toArray());
   }

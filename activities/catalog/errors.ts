@@ -34,3 +34,23 @@ export class CatalogRejected extends CofferError {
     super(message, { hint: 'this is a bug or an unsupported catalog server; run with --debug and report it', ...options });
   }
 }
+
+/** A catalog operation was asked of a worker that has no catalog configured. */
+export class CatalogNotConfigured extends CofferError {
+  readonly code = 'COFFER-E513';
+  readonly retryable = false;
+
+  constructor(message: string, options: CofferErrorOptions = {}) {
+    super(message, { hint: 'set COFFER_MONGODB_URL for the worker (and every worker on the same task queue) and restart it', ...options });
+  }
+}
+
+/** The repository the caller named is not the one the catalog entry is about. */
+export class CatalogRepositoryMismatch extends CofferError {
+  readonly code = 'COFFER-E514';
+  readonly retryable = false;
+
+  constructor(message: string, options: CofferErrorOptions = {}) {
+    super(message, { hint: 'pass the URL of the repository this catalog entry belongs to', ...options });
+  }
+}

@@ -16,10 +16,12 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import type { WorkflowBundle } from '@temporalio/worker';
 import type { EngineOptions } from '../../activities/engine';
 import type { InitOptions } from '../../activities/engine/api';
-import { createActivities } from '../../activities';
 import { InMemoryMetrics } from '../../activities/metrics';
+import type { NotifyTarget } from '../../activities/notify/targets';
+import type { RoutedNotifyTarget } from '../../activities/notify/routing';
 import { bundleCofferWorkflows } from '../../workers/bundle';
 import { EncryptionCodec } from '../../workers/codec';
+import { createWorkerActivities } from '../../workers/activities';
 import { createCofferWorkers } from '../../workers/create-workers';
 import type { CofferWorkers } from '../../workers/create-workers';
 import { createDataConverter } from '../../workers/data-converter';
@@ -62,6 +64,14 @@ export interface HarnessOptions {
   readonly workers?: boolean;
   /** Temporal frontend (default: the stack's TEMPORAL_ADDRESS), e.g. a private server a chaos test restarts. */
   readonly address?: string;
+  /**
+   * Give the workers a catalog on the stack's MongoDB (COFFER_MONGODB_URL):
+   * true = a fresh database named after the harness; or a chosen database
+   * (e.g. one per test file). Default: no catalog.
+   */
+  readonly catalog?: boolean | { readonly dbName: string; readonly url?: string };
+  /** Notification targets of the workers. */
+  readonly notifyTargets?: readonly (NotifyTarget | RoutedNotifyTarget)[];
 }
 
 export interface Harness {
@@ -76,6 +86,8 @@ export interface Harness {
   readonly dataConverter: DataConverter;
   readonly metrics: InMemoryMetrics;
   readonly deps: WorkerDeps | undefined;
+  /** The catalog the workers write to (connect with Catalog.open to inspect it); undefined without one. */
+  readonly catalog?: { readonly url: string; readonly dbName: string };
   /** Stack env plus what a CLI or worker child process needs to join this harness. */
   childEnv(extra?: Record<string, string>): NodeJS.ProcessEnv;
   start<R>(workflow: string, input: unknown, workflowId?: string): Promise<{ handle: WorkflowHandleWithFirstExecutionRunId; result: Promise<R> }>;
@@ -110,19 +122,27 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   let workers: CofferWorkers | undefined;
   let running: Promise<void> | undefined;
   let deps: WorkerDeps | undefined;
+  const catalog =
+    options.catalog === undefined || options.catalog === false
+      ? undefined
+      : {
+          url: options.catalog === true || options.catalog.url === undefined ? stackVar('COFFER_MONGODB_URL') : options.catalog.url,
+          dbName: options.catalog === true ? `coffer_${id.replace(/[^A-Za-z0-9]/g, '_')}` : options.catalog.dbName,
+        };
   if (options.workers !== false) {
     nativeConnection = await NativeConnection.connect({ address });
     deps = createWorkerDeps(
       { secrets: { password: TEST_PASSWORD }, scratchDir: join(tmp, 'scratch'), storageEnv, engine: {} },
       metrics,
       options.engine,
+      { ...(catalog === undefined ? {} : { catalog }), notifyTargets: options.notifyTargets ?? [] },
     );
     workers = await createCofferWorkers({
       connection: nativeConnection,
       namespace,
       taskQueue,
       hostTaskQueue: hostQueue,
-      activities: createActivities(deps),
+      activities: createWorkerActivities(deps),
       dataConverter,
       workflowBundle: await workflowBundle(),
       shutdownGraceTime: '2s',
@@ -142,6 +162,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     dataConverter,
     metrics,
     deps,
+    ...(catalog === undefined ? {} : { catalog }),
     childEnv(extra = {}) {
       return {
         ...process.env,
@@ -153,6 +174,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         COFFER_METRICS_BIND: 'off',
         COFFER_SCRATCH_DIR: join(tmp, 'scratch'),
         TEMPORAL_ADDRESS: address,
+        ...(catalog === undefined ? { COFFER_CATALOG: 'off' } : { COFFER_MONGODB_URL: catalog.url, COFFER_CATALOG_DB: catalog.dbName }),
         ...extra,
       };
     },
@@ -167,7 +189,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     async close() {
       workers?.shutdown();
       await running?.catch(() => undefined);
-      await deps?.repositories.closeAll();
+      await deps?.close();
       await nativeConnection?.close();
       await connection.close();
       await rm(tmp, { recursive: true, force: true });
