@@ -76,16 +76,20 @@ export function registerBackup(program: Command, makeContext: ContextFactory): v
       // Every source is its own job and snapshot; one failing does not stop the others.
       const failures: { source: string; error: unknown }[] = [];
       const results: unknown[] = [];
+      const several = jobs.length > 1;
       for (const job of jobs) {
         try {
-          results.push(await runAndPrint(ctx, job, jobs.length > 1));
+          // With --json and several sources, one JSON document at the end: an array of results and failures.
+          results.push(await runAndPrint(ctx, job, several, !(several && ctx.options.json === true)));
         } catch (error) {
-          if (jobs.length === 1) throw error;
+          if (!several) throw error;
           failures.push({ source: job.source, error });
+          results.push({ source: job.source, failed: error instanceof Error ? error.message : String(error) });
           if (ctx.options.json !== true) process.stderr.write(`source ${job.source}: FAILED: ${error instanceof Error ? error.message : String(error)}\n`);
         }
         await sleep(2); // distinct workflow ids (they carry the start time) even with --detach
       }
+      if (several && ctx.options.json === true) ctx.print(results, () => '');
       if (failures.length > 0) {
         const first = failures[0];
         if (ctx.options.json !== true) process.stderr.write(`${failures.length} of ${jobs.length} source(s) failed: ${failures.map((f) => f.source).join(', ')}\n`);
@@ -135,7 +139,7 @@ async function proveProfileRepository(ctx: CliContext, config: CofferConfig, pro
   }
 }
 
-async function runAndPrint(ctx: CliContext, job: { source: string | undefined; input: BackupWorkflowInput }, labelled = false): Promise<unknown> {
+async function runAndPrint(ctx: CliContext, job: { source: string | undefined; input: BackupWorkflowInput }, labelled = false, print = true): Promise<unknown> {
   const { input } = job;
   // The local host's queue is checked for pollers; a source on another host is that host's worker's business.
   const local = input.host === ctx.config.host;
@@ -148,14 +152,14 @@ async function runAndPrint(ctx: CliContext, job: { source: string | undefined; i
   });
   const source = job.source === undefined ? {} : { source: job.source };
   if (result === undefined) {
-    ctx.print({ workflowId, ...source }, () => `${labelled ? `source ${job.source ?? ''}: ` : ''}started ${workflowId}`);
+    if (print) ctx.print({ workflowId, ...source }, () => `${labelled ? `source ${job.source ?? ''}: ` : ''}started ${workflowId}`);
     return { workflowId, ...source };
   }
   // The anomaly warning goes to stderr so it is seen even when stdout is piped; the exit status stays 0.
   if (result.anomaly !== undefined && ctx.options.json !== true) {
     process.stderr.write(`WARN COFFER-E215 unusual change in backup${job.source === undefined ? '' : ` of source ${job.source}`}: ${result.anomaly.reasons.join('; ')} (possible ransomware: inspect the host)\n`);
   }
-  ctx.print({ workflowId, ...source, ...result }, () => {
+  if (print) ctx.print({ workflowId, ...source, ...result }, () => {
     const s = result.snapshot.stats;
     const lines = [
       `${labelled ? `source ${job.source ?? ''}: ` : ''}snapshot ${shortId(result.snapshot.id)} saved (${result.snapshot.id})`,

@@ -16,6 +16,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../activities';
 import type { SnapshotSummary } from '../../activities/engine/api';
 import type { InitRepositoryOutput } from '../../activities/repository';
+import type { SpoolCommandOutput } from '../../activities/sources/activities';
 import { jobSpoolDir, sourceDataDir } from '../../activities/sources/spool';
 import type { BackupAlert, BackupResult } from '../../workflows/backup';
 import type { RestoreOutput } from '../../workflows/restore';
@@ -163,8 +164,9 @@ void describe('backup sources: commands, hooks, canaries, anomalies', () => {
     const spoolKey = uniqueId('spool-test');
     const input = { spoolKey, source: 'db', argv: ['sh', '-c', `echo run >> ${counter}; head -c 300000 /dev/urandom`], filename: 'db.bin' };
     const env = (): MockActivityEnvironment => new MockActivityEnvironment({ heartbeatTimeoutMs: 30_000 });
-    const first = await env().run(acts.spoolCommandOutput, input);
-    const second = await env().run(acts.spoolCommandOutput, input);
+    const spool = (): Promise<SpoolCommandOutput> => env().run<[typeof input], SpoolCommandOutput, typeof acts.spoolCommandOutput>(acts.spoolCommandOutput, input);
+    const first = await spool();
+    const second = await spool();
     assert.equal(first.reused, false);
     assert.equal(second.reused, true);
     assert.equal(second.sha256, first.sha256);
@@ -172,7 +174,7 @@ void describe('backup sources: commands, hooks, canaries, anomalies', () => {
     // A damaged spool is not trusted: the command runs again.
     const file = join(sourceDataDir(jobSpoolDir(deps.scratchDir, spoolKey), 'db'), 'db.bin');
     await writeFile(file, 'truncated');
-    const third = await env().run(acts.spoolCommandOutput, input);
+    const third = await spool();
     assert.equal(third.reused, false);
     assert.equal(await readFile(counter, 'utf8'), 'run\nrun\n');
     await env().run(acts.removeCommandSpool, { spoolKey });
