@@ -7,6 +7,7 @@ import { backupActivities } from './backup';
 import type { ActivityDeps, ResolvedDeps } from './deps';
 import { drillActivities } from './drill';
 import { keyActivities } from './keys';
+import { keyAdminActivities } from './key-admin';
 import { replicateActivities } from './replicate';
 import { RepositoryCache } from './repositories';
 import { repositoryActivities } from './repository';
@@ -26,6 +27,7 @@ export function createActivities(deps: ActivityDeps) {
     ...verifyActivities(resolved),
     ...retentionActivities(resolved),
     ...keyActivities(resolved),
+    ...keyAdminActivities(resolved),
     ...replicateActivities(resolved),
   };
 }

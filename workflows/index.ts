@@ -8,5 +8,6 @@ export { initRepositoryWorkflow } from './init';
 export { drDrillWorkflow } from './dr-drill';
 export { retentionWorkflow } from './retention';
 export { rotateKeysWorkflow } from './rotate-keys';
+export { removeKeyWorkflow } from './remove-key';
 export { replicateWorkflow } from './replicate';
 export { smokeWorkflow } from './smoke';
