@@ -8,11 +8,14 @@ import { Command, CommanderError } from 'commander';
 import { CliContext } from './context';
 import type { GlobalOptions } from './context';
 import { ExitCode, formatError, renderError } from './exit-codes';
+import { registerApprove } from './commands/approve';
 import { registerBackup } from './commands/backup';
 import { registerDrill } from './commands/drill';
 import { registerInit } from './commands/init';
+import { registerKeygen } from './commands/keygen';
 import { registerKeys } from './commands/keys';
 import { registerOfflineRestore } from './commands/offline-restore';
+import { registerPrincipals } from './commands/principals';
 import { registerReplicate } from './commands/replicate';
 import { registerRestore } from './commands/restore';
 import { registerRetention } from './commands/retention';
@@ -38,6 +41,8 @@ export function buildProgram(contexts: CliContext[]): Command {
   for (const register of [registerInit, registerBackup, registerRestore, registerSnapshots, registerVerify, registerDrill, registerKeys, registerRetention, registerReplicate, registerSchedule, registerOfflineRestore, registerStorage]) {
     register(program, makeContext);
   }
+  // Access control (docs/access.md).
+  for (const register of [registerPrincipals, registerKeygen, registerApprove]) register(program, makeContext);
   program.commands.forEach(function override(command: Command): void {
     command.exitOverride();
     command.commands.forEach(override);

@@ -15,6 +15,7 @@ import type { Backend } from '../activities/storage/backend';
 import { loadTemporalConfig } from '../workers/config';
 import type { TemporalConfig } from '../workers/config';
 import { jobWorkflowId } from '../workflows/ids';
+import { actionOf, callerIdentity, checkAccess, watchApprovals, withCredential } from './access';
 import { connectClient, requirePollers } from './connection';
 import { ExitCode } from './exit-codes';
 import { waitForResult } from './progress';
@@ -46,6 +47,8 @@ export class CliContext {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly config: TemporalConfig;
   private clientPromise: Promise<Client> | undefined;
+  /** Repository ids learned by withRepository (for the access check before a job starts). */
+  private readonly repoIds = new Map<string, string>();
   /** Set when a job finished but its outcome asks for a non-zero status (e.g. verify findings). */
   exitCode: number = ExitCode.ok;
 
@@ -94,6 +97,7 @@ export class CliContext {
     const backend: Backend = await openBackend(url, {}, this.env);
     try {
       const repository = await createEngine().open(backend, { passphrase: password });
+      this.repoIds.set(url, repository.id);
       try {
         return await fn(repository);
       } finally {
@@ -114,10 +118,11 @@ export class CliContext {
     await requirePollers(client, this.config.taskQueue, 'workflow');
     if (start.host !== undefined) await requirePollers(client, this.config.hostTaskQueue, 'activity');
     const workflowId = jobWorkflowId(start.job, start.repo, start.host, new Date());
+    const input = await this.authorizeJob(start, workflowId);
     const handle: WorkflowHandle = await client.workflow.start(start.workflow, {
       taskQueue: this.config.taskQueue,
       workflowId,
-      args: [start.input],
+      args: [input],
     });
     if (this.options.detach === true) return { workflowId };
     if (this.options.json !== true) process.stderr.write(`${start.job}: workflow ${workflowId}\n`);
@@ -129,6 +134,7 @@ export class CliContext {
       handle.cancel().catch(() => undefined);
     };
     process.on('SIGINT', onInterrupt);
+    const stopWatching = watchApprovals(handle, (line) => process.stderr.write(`${line}\n`));
     try {
       const live = this.options.json !== true && process.stderr.isTTY;
       const result = await waitForResult<R>(client, handle, { live });
@@ -137,8 +143,28 @@ export class CliContext {
       if (interrupts > 0) this.exitCode = ExitCode.interrupted;
       throw err;
     } finally {
+      stopWatching();
       process.off('SIGINT', onInterrupt);
     }
+  }
+
+  /**
+   * Access control before the job starts (docs/access.md): refuses a caller
+   * without a grant for the job's action, then signs the caller's credential
+   * into the input so the workflow checks the same thing again.
+   */
+  private async authorizeJob<I>(start: JobStart<I>, workflowId: string): Promise<I> {
+    const identity = await callerIdentity(this.env);
+    const what = await actionOf(start.workflow, start.input);
+    if (what !== undefined) {
+      const repoId = this.repoIds.get(start.repo);
+      const checked = await checkAccess(this.env, identity, { action: what.action, ...(repoId === undefined ? {} : { repoId }), ...(what.object === undefined ? {} : { object: what.object }) });
+      if (checked.access === 'off') process.stderr.write(`warning: access control is off: ${checked.reason}\n`);
+      else if (checked.requiresApproval && this.options.json !== true) {
+        process.stderr.write(`${what.action} needs the signed approval of a second principal: the job will wait for \`coffer approve ${workflowId}\`\n`);
+      }
+    }
+    return withCredential(identity, workflowId, start.workflow, start.input);
   }
 
   /** Prints the result: JSON with --json, else the human text. */
