@@ -21,6 +21,7 @@ import { registerRestore } from './commands/restore';
 import { registerRetention } from './commands/retention';
 import { registerSchedule } from './commands/schedule';
 import { registerSnapshots } from './commands/snapshots';
+import { registerStatus } from './commands/status';
 import { registerStorage } from './commands/storage';
 import { registerVerify } from './commands/verify';
 
@@ -38,7 +39,7 @@ export function buildProgram(contexts: CliContext[]): Command {
     contexts.push(ctx);
     return ctx;
   };
-  for (const register of [registerInit, registerBackup, registerRestore, registerSnapshots, registerVerify, registerDrill, registerKeys, registerRetention, registerReplicate, registerSchedule, registerOfflineRestore, registerStorage]) {
+  for (const register of [registerInit, registerBackup, registerRestore, registerSnapshots, registerVerify, registerDrill, registerKeys, registerRetention, registerReplicate, registerSchedule, registerOfflineRestore, registerStorage, registerStatus]) {
     register(program, makeContext);
   }
   // Access control (docs/access.md).
