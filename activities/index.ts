@@ -9,6 +9,7 @@ import { drillActivities } from './drill';
 import { keyActivities } from './keys';
 import { keyAdminActivities } from './key-admin';
 import { replicateActivities } from './replicate';
+import { reportInputActivities } from './report-inputs';
 import { RepositoryCache } from './repositories';
 import { repositoryActivities } from './repository';
 import { restoreActivities } from './restore';
@@ -29,6 +30,7 @@ export function createActivities(deps: ActivityDeps) {
     ...keyActivities(resolved),
     ...keyAdminActivities(resolved),
     ...replicateActivities(resolved),
+    ...reportInputActivities(resolved),
   };
 }
 

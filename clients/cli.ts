@@ -9,7 +9,9 @@ import { CliContext } from './context';
 import type { GlobalOptions } from './context';
 import { ExitCode, formatError, renderError } from './exit-codes';
 import { registerApprove } from './commands/approve';
+import { registerAudit } from './commands/audit';
 import { registerBackup } from './commands/backup';
+import { registerCatalog } from './commands/catalog';
 import { registerDrill } from './commands/drill';
 import { registerInit } from './commands/init';
 import { registerKeygen } from './commands/keygen';
@@ -17,6 +19,7 @@ import { registerKeys } from './commands/keys';
 import { registerOfflineRestore } from './commands/offline-restore';
 import { registerPrincipals } from './commands/principals';
 import { registerReplicate } from './commands/replicate';
+import { registerReport } from './commands/report';
 import { registerRestore } from './commands/restore';
 import { registerRetention } from './commands/retention';
 import { registerSchedule } from './commands/schedule';
@@ -39,7 +42,7 @@ export function buildProgram(contexts: CliContext[]): Command {
     contexts.push(ctx);
     return ctx;
   };
-  for (const register of [registerInit, registerBackup, registerRestore, registerSnapshots, registerVerify, registerDrill, registerKeys, registerRetention, registerReplicate, registerSchedule, registerOfflineRestore, registerStorage, registerStatus]) {
+  for (const register of [registerInit, registerBackup, registerRestore, registerSnapshots, registerVerify, registerDrill, registerKeys, registerRetention, registerReplicate, registerSchedule, registerOfflineRestore, registerStorage, registerStatus, registerReport, registerAudit, registerCatalog]) {
     register(program, makeContext);
   }
   // Access control (docs/access.md).

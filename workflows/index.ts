@@ -10,4 +10,6 @@ export { retentionWorkflow } from './retention';
 export { rotateKeysWorkflow } from './rotate-keys';
 export { removeKeyWorkflow } from './remove-key';
 export { replicateWorkflow } from './replicate';
+export { reportInputsWorkflow } from './report';
+export { auditVerifyWorkflow, catalogCheckWorkflow, catalogRebuildWorkflow } from './catalog-ops';
 export { smokeWorkflow } from './smoke';
