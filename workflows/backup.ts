@@ -13,6 +13,8 @@ import type { BackupPlan, SnapshotSummary } from '../activities/engine/api';
 import type { AnomalyPolicy, BackupAnomalyInfo } from '../activities/sources/anomaly';
 import type { SpoolCommandOutput } from '../activities/sources/activities';
 import { Codes } from './codes';
+import { recordFailure, recordSuccess } from './catalog-steps';
+import type { CatalogOutcome } from './catalog-steps';
 import { asJobFailure, userError } from './failures';
 import { progressQuery } from './messages';
 import type { JobProgress } from './messages';
@@ -116,6 +118,8 @@ export interface BackupResult {
   readonly command?: { readonly path: string; readonly bytes: number; readonly sha256: string; readonly reused: boolean };
   /** Alerts raised by this backup (also logged). */
   readonly alerts?: readonly BackupAlert[];
+  /** Whether the snapshot, run and audit entry reached the catalog (workflows/catalog-steps.ts). */
+  readonly catalog?: CatalogOutcome;
 }
 
 /** Where command sources appear in snapshots (activities/sources/spool.ts COMMANDS_ROOT; workflows may not import values from activities). */
@@ -313,8 +317,12 @@ export async function backupWorkflow(input: BackupWorkflowInput): Promise<Backup
       postHooksStarted = true;
       await hookRun('post', input.hooks?.post ?? []);
     }
+    // After the commit: the snapshot is safe whatever the catalog does (bounded, never fails the backup).
+    phase = 'catalog';
+    const catalog = await recordSuccess({ repo: input.repo, type: 'backup', action: 'backup', target: `snapshot ${snapshot.id}`, snapshot, figures: backupFigures(totals, run) }, startedAt, input);
     phase = 'done';
     return {
+      catalog,
       snapshot,
       plan: { batches: currentPlan.batches, files: currentPlan.files, bytes: currentPlan.bytes },
       totals,
@@ -336,8 +344,22 @@ export async function backupWorkflow(input: BackupWorkflowInput): Promise<Backup
         await hookRun('post', input.hooks?.post ?? []).catch((e: unknown) => log.warn('post hook after a failed backup failed too', { error: String(e) }));
       }
     });
-    throw withCanaryAlert(asJobFailure(err), label);
+    const failure = withCanaryAlert(asJobFailure(err), label);
+    await recordFailure({ repo: input.repo, type: 'backup', action: 'backup', target: label, source: { host: input.host, paths: recordedPaths }, figures: backupFigures(totals, run) }, startedAt, input, failure);
+    throw failure;
   }
+}
+
+function backupFigures(totals: BackupTotals, runs: number): Record<string, number> {
+  return {
+    files: totals.filesDone,
+    bytesRead: totals.bytesRead,
+    bytesUploaded: totals.bytesUploaded,
+    chunksNew: totals.chunksNew,
+    chunksDeduplicated: totals.chunksDeduplicated,
+    unreadable: totals.unreadable,
+    runs,
+  };
 }
 
 function anomalyAlert(label: string, anomaly: BackupAnomalyInfo): BackupAlert {

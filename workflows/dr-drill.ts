@@ -12,6 +12,8 @@
 import { ApplicationFailure, CancellationScope, log, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { CompareOutcome } from '../activities/restore';
 import { Codes } from './codes';
+import { recordFailure, recordOutcome, sendNotification } from './catalog-steps';
+import type { CatalogOutcome } from './catalog-steps';
 import { asJobFailure, userError } from './failures';
 import { progressQuery } from './messages';
 import type { JobProgress } from './messages';
@@ -51,6 +53,8 @@ export interface DrillReport {
   readonly gaps: readonly string[];
   /** Object id of the copy of this report stored in the repository (drills/<id>). */
   readonly storedAs?: string;
+  /** Whether the report, run and audit entry reached the catalog (workflows/catalog-steps.ts). */
+  readonly catalog?: CatalogOutcome;
 }
 
 export async function drDrillWorkflow(input: DrillInput): Promise<DrillReport> {
@@ -107,7 +111,9 @@ export async function drDrillWorkflow(input: DrillInput): Promise<DrillReport> {
     };
   } catch (err) {
     phase = 'failed';
-    throw asJobFailure(err);
+    const failure = asJobFailure(err);
+    await recordFailure({ repo: input.repo, type: 'drill', action: 'drill', target: input.snapshot ?? 'latest' }, started, input, failure);
+    throw failure;
   } finally {
     const path = scratch;
     if (path !== undefined) {
@@ -116,30 +122,51 @@ export async function drDrillWorkflow(input: DrillInput): Promise<DrillReport> {
       });
     }
   }
+  // The same record goes to the repository and to the catalog, so a catalog rebuilt from the repository equals the live one.
+  const drillRecord = {
+    drillId: workflowInfo().workflowId,
+    snapshotId: report.snapshotId,
+    time: report.startedAt,
+    passed: report.passed,
+    rtoMs: Math.round(report.rtoSeconds * 1000),
+    rpoMs: Math.round(report.rpoSeconds * 1000),
+    objectives: { rtoMs: rtoObjectiveSeconds * 1000, rpoMs: rpoObjectiveSeconds * 1000 },
+    figures: { files: report.restored.files, dirs: report.restored.dirs, bytes: report.restored.bytes, matched: report.compare.matched, differences: report.compare.differences },
+    problems: report.gaps,
+  };
   // Drills recorded before reports were stored in the repository replay without this step.
   if (patched('drill-report-in-repository')) {
     phase = 'record';
     try {
-      const stored = await shared.recordDrillReport({
-        repo: input.repo,
-        report: {
-          drillId: workflowInfo().workflowId,
-          snapshotId: report.snapshotId,
-          time: report.startedAt,
-          passed: report.passed,
-          rtoMs: Math.round(report.rtoSeconds * 1000),
-          rpoMs: Math.round(report.rpoSeconds * 1000),
-          objectives: { rtoMs: rtoObjectiveSeconds * 1000, rpoMs: rpoObjectiveSeconds * 1000 },
-          figures: { files: report.restored.files, dirs: report.restored.dirs, bytes: report.restored.bytes, matched: report.compare.matched, differences: report.compare.differences },
-          problems: report.gaps,
-        },
-      });
+      const stored = await shared.recordDrillReport({ repo: input.repo, report: drillRecord });
       report = { ...report, storedAs: stored.objectId };
     } catch (err) {
       phase = 'failed';
-      throw asJobFailure(err);
+      const failure = asJobFailure(err);
+      await recordFailure({ repo: input.repo, type: 'drill', action: 'drill', target: `snapshot ${report.snapshotId}` }, started, input, failure);
+      throw failure;
     }
   }
+  // Every drill result is announced, passed or not; then the catalog gets the report, the run and an audit entry.
+  phase = 'notify';
+  await sendNotification({
+    kind: 'drill-result',
+    severity: report.passed ? 'info' : 'error',
+    title: `DR drill ${report.passed ? 'passed' : 'FAILED'}: snapshot ${report.snapshotId.slice(0, 12)}`,
+    summary: report.passed
+      ? `Restored and verified in ${report.rtoSeconds.toFixed(1)} s (objective ${rtoObjectiveSeconds} s); snapshot age ${report.rpoSeconds.toFixed(0)} s (objective ${rpoObjectiveSeconds} s).`
+      : `Gaps: ${report.gaps.join('; ')}`,
+    details: { passed: report.passed, rtoSeconds: Number(report.rtoSeconds.toFixed(1)), rpoSeconds: Math.round(report.rpoSeconds), snapshotId: report.snapshotId },
+  });
+  phase = 'catalog';
+  const catalog = await recordOutcome(
+    { repo: input.repo, type: 'drill', action: 'drill', target: `snapshot ${report.snapshotId}`, drillReport: drillRecord, figures: { rtoMs: drillRecord.rtoMs, rpoMs: drillRecord.rpoMs, ...drillRecord.figures } },
+    report.passed ? 'succeeded' : 'failed',
+    started,
+    input,
+    report.passed ? undefined : { code: Codes.drillFailed, message: report.gaps.join('; ') },
+  );
+  report = { ...report, catalog };
   phase = report.passed ? 'passed' : 'failed';
   if (!report.passed) {
     throw ApplicationFailure.create({

@@ -5,6 +5,8 @@
  * replica sharing the source's chunk-id key. Re-running copies nothing new.
  */
 import { setHandler } from '@temporalio/workflow';
+import { recordFailure, recordSuccess } from './catalog-steps';
+import type { CatalogOutcome } from './catalog-steps';
 import type { CopyReport, InitOptions } from '../activities/engine/api';
 import type { InitReplicaOutput } from '../activities/replicate';
 import type { VerifyOutcome } from '../activities/verify';
@@ -31,6 +33,8 @@ export interface ReplicateResult {
   readonly copied: CopyReport;
   readonly verify: VerifyOutcome;
   readonly ok: boolean;
+  /** Whether the run and audit entry reached the catalog (workflows/catalog-steps.ts). */
+  readonly catalog?: CatalogOutcome;
 }
 
 export async function replicateWorkflow(input: ReplicateInput): Promise<ReplicateResult> {
@@ -43,6 +47,9 @@ export async function replicateWorkflow(input: ReplicateInput): Promise<Replicat
   const acts = sharedActivities();
   let phase = 'list';
   setHandler(progressQuery, (): JobProgress => ({ job: 'replicate', phase }));
+  const startedAt = Date.now();
+  // Recorded in the source repository's catalog; the target names the destination without credentials.
+  const target = `to ${redactedLocation(input.destination)}`;
   try {
     let replica: InitReplicaOutput | undefined;
     if (input.initDestination === true) {
@@ -55,10 +62,29 @@ export async function replicateWorkflow(input: ReplicateInput): Promise<Replicat
     const copied = await acts.replicateSnapshots({ source: input.source, destination: input.destination, snapshotIds: ids });
     phase = 'verify';
     const verify = await acts.verifyRepository({ repo: input.destination, level: input.verifyReadData === true ? 'read-data' : 'structure' });
+    phase = 'catalog';
+    const catalog = await recordSuccess(
+      {
+        repo: input.source,
+        type: 'replicate',
+        action: 'replicate',
+        target,
+        figures: { snapshotsCopied: copied.snapshotsCopied, snapshotsSkipped: copied.snapshotsSkipped, bytesUploaded: copied.bytesUploaded, findings: verify.findings },
+      },
+      startedAt,
+      input,
+    );
     phase = 'done';
-    return { ...(replica === undefined ? {} : { replica }), copied, verify, ok: verify.findings === 0 };
+    return { ...(replica === undefined ? {} : { replica }), copied, verify, ok: verify.findings === 0, catalog };
   } catch (err) {
     phase = 'failed';
-    throw asJobFailure(err);
+    const failure = asJobFailure(err);
+    await recordFailure({ repo: input.source, type: 'replicate', action: 'replicate', target }, startedAt, input, failure);
+    throw failure;
   }
+}
+
+/** A repository URL without user info or query (SAS tokens, keys): safe to record. */
+function redactedLocation(url: string): string {
+  return url.replace(/\/\/[^/@]*@/, '//').replace(/[?#].*$/, '');
 }

@@ -11,6 +11,8 @@ import type { CompareOutcome, RestorePaths } from '../activities/restore';
 import { ACCESS_GATE_PATCH, accessGate, restoreTargetOccupied } from './approval';
 import type { AccessInput } from './approval';
 import { Codes } from './codes';
+import { recordFailure, recordSuccess } from './catalog-steps';
+import type { CatalogOutcome } from './catalog-steps';
 import { asJobFailure, userError } from './failures';
 import { progressQuery } from './messages';
 import type { JobProgress } from './messages';
@@ -51,6 +53,8 @@ export interface RestoreOutput {
   readonly verified: CompareOutcome;
   readonly replacedExisting: boolean;
   readonly durationMs: number;
+  /** Whether the run and audit entry reached the catalog (workflows/catalog-steps.ts). */
+  readonly catalog?: CatalogOutcome;
 }
 
 export async function restoreWorkflow(input: RestoreInput): Promise<RestoreOutput> {
@@ -104,9 +108,16 @@ export async function restoreWorkflow(input: RestoreInput): Promise<RestoreOutpu
     }
     phase = 'swap';
     const swapped = await local.swapRestore({ paths });
+    phase = 'catalog';
+    const catalog = await recordSuccess(
+      { repo: input.repo, type: 'restore', action: swapped.replacedExisting ? 'restore.overwrite' : 'restore', target: `snapshot ${snapshot.id} -> ${paths.target}`, figures: { files: restored.files + restored.skipped, bytes: restored.bytes, differences: compared.differences } },
+      startedAt,
+      input,
+    );
     phase = 'done';
     log.info('restore done', { snapshot: snapshot.id, files: restored.files });
     return {
+      catalog,
       snapshotId: snapshot.id,
       snapshotTime: snapshot.time,
       target: paths.target,
@@ -127,6 +138,8 @@ export async function restoreWorkflow(input: RestoreInput): Promise<RestoreOutpu
         log.warn('could not remove the staging directory', { error: String(cleanupErr) });
       });
     }
-    throw asJobFailure(err);
+    const failure = asJobFailure(err);
+    await recordFailure({ repo: input.repo, type: 'restore', action: input.overwrite === true ? 'restore.overwrite' : 'restore', target: `${snapshotId ?? input.snapshot ?? input.asOf ?? 'latest'} -> ${input.target}` }, startedAt, input, failure);
+    throw failure;
   }
 }

@@ -11,6 +11,8 @@ import type { PruneReport } from '../activities/engine/api';
 import { ACCESS_GATE_PATCH, accessGate, awaitApproval } from './approval';
 import type { AccessDecision, AccessInput } from './approval';
 import { Codes } from './codes';
+import { recordFailure, recordSuccess } from './catalog-steps';
+import type { CatalogOutcome } from './catalog-steps';
 import { asJobFailure, userError } from './failures';
 import { progressQuery } from './messages';
 import type { JobProgress } from './messages';
@@ -36,6 +38,8 @@ export interface RetentionResult {
   readonly removed: number;
   readonly refusedGroups: readonly string[];
   readonly prune?: PruneReport;
+  /** Whether the run and audit entry reached the catalog (workflows/catalog-steps.ts). */
+  readonly catalog?: CatalogOutcome;
 }
 
 export async function retentionWorkflow(input: RetentionInput): Promise<RetentionResult> {
@@ -47,6 +51,7 @@ export async function retentionWorkflow(input: RetentionInput): Promise<Retentio
   const acts = sharedActivities();
   let phase = 'list';
   setHandler(progressQuery, (): JobProgress => ({ job: 'retention', phase }));
+  const startedAt = Date.now();
   try {
     // Access gate (workflows/approval.ts): forgetting needs snapshot.delete, and an approval once the plan forgets anything.
     let access: AccessDecision = { access: 'off' };
@@ -92,10 +97,25 @@ export async function retentionWorkflow(input: RetentionInput): Promise<Retentio
     }
     phase = dryRun ? 'prune-plan' : 'prune';
     const prune = await acts.pruneRepository({ repo: input.repo, keep, graceMs: graceSeconds * 1000, dryRun });
+    phase = 'catalog';
+    const catalog = await recordSuccess(
+      {
+        repo: input.repo,
+        type: 'retention',
+        action: dryRun ? 'retention.dry-run' : 'retention.forget',
+        target: `${dryRun ? 'would forget' : 'forgot'} ${plan.remove.length} snapshot(s)`,
+        ...(dryRun ? {} : { forgotten: prune.snapshotsRemoved }),
+        figures: { kept: base.kept, removed: dryRun ? 0 : prune.snapshotsRemoved.length, packsDeleted: prune.packsDeleted, bytesFreed: prune.bytesFreed },
+      },
+      startedAt,
+      input,
+    );
     phase = 'done';
-    return { ...base, prune };
+    return { ...base, prune, catalog };
   } catch (err) {
     phase = 'failed';
-    throw asJobFailure(err);
+    const failure = asJobFailure(err);
+    await recordFailure({ repo: input.repo, type: 'retention', action: dryRun ? 'retention.dry-run' : 'retention.forget' }, startedAt, input, failure);
+    throw failure;
   }
 }

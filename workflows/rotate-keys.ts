@@ -10,6 +10,8 @@ import type { RotationStatus } from '../activities/engine/api';
 import { ACCESS_GATE_PATCH, accessGate } from './approval';
 import type { AccessInput } from './approval';
 import { Codes } from './codes';
+import { recordFailure, recordSuccess } from './catalog-steps';
+import type { CatalogOutcome } from './catalog-steps';
 import { asJobFailure, userError } from './failures';
 import { progressQuery } from './messages';
 import type { JobProgress } from './messages';
@@ -41,6 +43,8 @@ export interface RotateKeysResult {
   readonly runs: number;
   readonly final: RotationStatus;
   readonly durationMs: number;
+  /** Whether the run and audit entry reached the catalog (workflows/catalog-steps.ts). */
+  readonly catalog?: CatalogOutcome;
 }
 
 export async function rotateKeysWorkflow(input: RotateKeysWorkflowInput): Promise<RotateKeysResult> {
@@ -86,8 +90,26 @@ export async function rotateKeysWorkflow(input: RotateKeysWorkflowInput): Promis
     }
     phase = 'finish';
     const final = await acts.finishKeyRotation({ repo: input.repo });
+    phase = 'catalog';
+    const finishedAt = new Date().toISOString();
+    // Key metadata only: the new epoch from the rotation's start, older epochs retired now (never key material).
+    const retired = Array.from({ length: Math.max(0, final.newEpoch - 1) }, (_, i) => ({ epoch: i + 1, retiredAt: finishedAt }));
+    const catalog = await recordSuccess(
+      {
+        repo: input.repo,
+        type: 'rotate-keys',
+        action: 'key.rotate',
+        target: `epoch ${final.newEpoch}`,
+        keyEpochs: [{ epoch: final.newEpoch, createdAt: startedAt }, ...retired],
+        syncAccessKeys: true,
+        figures: { newEpoch: final.newEpoch, packsRotated: firstStatus.packsTotal, batches, runs: run },
+      },
+      startedAt,
+      input,
+    );
     phase = 'done';
     return {
+      catalog,
       newEpoch: final.newEpoch,
       packsRotated: firstStatus.packsTotal,
       batches,
@@ -97,6 +119,8 @@ export async function rotateKeysWorkflow(input: RotateKeysWorkflowInput): Promis
     };
   } catch (err) {
     phase = 'failed';
-    throw asJobFailure(err);
+    const failure = asJobFailure(err);
+    await recordFailure({ repo: input.repo, type: 'rotate-keys', action: 'key.rotate' }, startedAt, input, failure);
+    throw failure;
   }
 }

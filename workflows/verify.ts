@@ -4,6 +4,8 @@
  * workflow failure: the job itself succeeded in finding it.
  */
 import { setHandler } from '@temporalio/workflow';
+import { recordFailure, recordOutcome, sendNotification } from './catalog-steps';
+import type { CatalogOutcome } from './catalog-steps';
 import type { VerifyOutcome } from '../activities/verify';
 import { Codes } from './codes';
 import { asJobFailure, userError } from './failures';
@@ -22,6 +24,8 @@ export interface VerifyInput {
 export interface VerifyResult extends VerifyOutcome {
   readonly ok: boolean;
   readonly durationMs: number;
+  /** Whether the run and audit entry reached the catalog (workflows/catalog-steps.ts). */
+  readonly catalog?: CatalogOutcome;
 }
 
 export function parseSubset(subset: VerifyInput['subset']): { n: number; t: number } | undefined {
@@ -43,10 +47,33 @@ export async function verifyWorkflow(input: VerifyInput): Promise<VerifyResult> 
   const startedAt = Date.now();
   try {
     const outcome = await sharedActivities().verifyRepository({ repo: input.repo, level, ...(subset === undefined ? {} : { subset }) });
+    const ok = outcome.findings === 0;
+    const figures = { findings: outcome.findings, packsChecked: outcome.packsChecked, bytesRead: outcome.bytesRead };
+    if (!ok) {
+      phase = 'notify';
+      await sendNotification({
+        kind: 'verify-failed',
+        severity: 'error',
+        title: `verify found ${outcome.findings} problem(s) in the repository`,
+        summary: `A ${level} verify of the repository reported ${outcome.findings} finding(s). Run \`coffer verify --read-data\` and see docs/operations.md for repair.`,
+        details: { findings: outcome.findings, level },
+      });
+    }
+    phase = 'catalog';
+    // A verify that found damage ran fine but its verdict is a failure: recorded as such, so "failed verifies" is one catalog query.
+    const catalog = await recordOutcome(
+      { repo: input.repo, type: 'verify', action: `verify.${level}`, figures },
+      ok ? 'succeeded' : 'failed',
+      startedAt,
+      input,
+      ok ? undefined : { code: 'COFFER-E205', message: `${outcome.findings} finding(s)` },
+    );
     phase = 'done';
-    return { ...outcome, ok: outcome.findings === 0, durationMs: Date.now() - startedAt };
+    return { ...outcome, ok, durationMs: Date.now() - startedAt, catalog };
   } catch (err) {
     phase = 'failed';
-    throw asJobFailure(err);
+    const failure = asJobFailure(err);
+    await recordFailure({ repo: input.repo, type: 'verify', action: `verify.${level}` }, startedAt, input, failure);
+    throw failure;
   }
 }

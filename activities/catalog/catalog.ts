@@ -275,7 +275,6 @@ export class Catalog {
     if (createdAt === undefined) throw new InvalidInput(`epoch ${epoch.epoch}: a creation or retirement time is needed`);
     const doc = keyDocFromRecord({ repoId, keyId, kind: 'epoch', epoch: epoch.epoch, createdAt, ...(epoch.retiredAt === undefined ? {} : { retiredAt: epoch.retiredAt }) });
     const set: Partial<KeyDoc> = { repoId, keyId, kind: 'epoch', epoch: epoch.epoch };
-    if (doc.retiredAt !== undefined) set.retiredAt = doc.retiredAt;
     await guard('record a key epoch', async () => {
       try {
         await this.keys.updateOne({ _id: doc._id }, { $set: set, $setOnInsert: { createdAt: doc.createdAt } }, { upsert: true });
@@ -283,6 +282,8 @@ export class Catalog {
         if (!isDuplicateKey(err)) throw err;
         await this.keys.updateOne({ _id: doc._id }, { $set: set });
       }
+      // The first retirement stands: a later rotation re-listing old epochs does not move it.
+      if (doc.retiredAt !== undefined) await this.keys.updateOne({ _id: doc._id, retiredAt: { $exists: false } }, { $set: { retiredAt: doc.retiredAt } });
     });
   }
 

@@ -72,6 +72,8 @@ export interface HarnessOptions {
   readonly catalog?: boolean | { readonly dbName: string; readonly url?: string };
   /** Notification targets of the workers. */
   readonly notifyTargets?: readonly (NotifyTarget | RoutedNotifyTarget)[];
+  /** Wraps the registered activities (fault injection: e.g. fail an activity once after it did its work). */
+  readonly wrapActivities?: (activities: Record<string, (input: never) => Promise<unknown>>) => object;
 }
 
 export interface Harness {
@@ -142,7 +144,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       namespace,
       taskQueue,
       hostTaskQueue: hostQueue,
-      activities: createWorkerActivities(deps),
+      activities: options.wrapActivities === undefined ? createWorkerActivities(deps) : options.wrapActivities(createWorkerActivities(deps) as Record<string, (input: never) => Promise<unknown>>),
       dataConverter,
       workflowBundle: await workflowBundle(),
       shutdownGraceTime: '2s',
