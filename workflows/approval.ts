@@ -187,14 +187,14 @@ export async function awaitApproval(options: {
   const approverRoles = APPROVER_ROLES[options.action] ?? ['admin'];
   approvalState = { status: 'awaiting-approval', request, approverRoles, refusals };
   options.onPhase?.('awaiting-approval');
-  const audit = async (step: string, principal: string, outcome: string): Promise<void> => {
+  const audit = async (step: string, principal: string, outcome: string, detail?: string): Promise<void> => {
     await acts.auditAccessEvent({
       repo: options.repo,
       eventId: `${workflowId}/${step}`,
       principal,
       action: `approval.${outcome}`,
       target: `${options.action} ${options.object ?? options.repoId}`,
-      outcome,
+      outcome: detail === undefined ? outcome : `${outcome} ${detail}`,
       workflowId,
     });
   };
@@ -221,7 +221,7 @@ export async function awaitApproval(options: {
       refusals.push({ approverId, code: failure.type, message: failure.message, at: new Date().toISOString() });
       approvalState = { ...approvalState, refusals: [...refusals] };
       log.warn('approval refused', { approver: approverId, code: failure.type });
-      await audit(`approval-refused/${attempt}`, approverId, `refused ${failure.type}`);
+      await audit(`approval-refused/${attempt}`, approverId, 'refused', failure.type);
       continue;
     }
     if (verified.decision === 'reject') {

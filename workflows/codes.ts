@@ -72,6 +72,10 @@ export const USER_ERROR_CODES: readonly string[] = [
   'COFFER-E543',
   Codes.secretMissing,
   'COFFER-E545',
+  // Access control (activities/access/errors.ts): refused, forged or unproven; a retry gives the same answer.
+  Codes.approvalRefused,
+  'COFFER-E501', 'COFFER-E502', 'COFFER-E503', 'COFFER-E504', 'COFFER-E505', 'COFFER-E506', 'COFFER-E507', 'COFFER-E508', 'COFFER-E509',
+  'COFFER-E550', 'COFFER-E551',
 ];
 
 /** Codes meaning "the data is not what it should be" (CLI exit status 3). */
