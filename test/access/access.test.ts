@@ -107,7 +107,7 @@ void test('approvals: a valid signature from another principal is accepted', asy
   const req = request();
   const approval = await signApproval(keys.bob, req);
   assert.equal(approval.requestDigest, approvalRequestDigest(req));
-  assert.deepEqual(await verifyApproval(approval, req, fx.catalog, NOW), { approverId: 'bob', approverRole: 'admin', requestDigest: approval.requestDigest });
+  assert.deepEqual(await verifyApproval(approval, req, fx.catalog, NOW), { approverId: 'bob', approverRole: 'admin', requestDigest: approval.requestDigest, decision: 'approve' });
   // Another operator may approve a restore over an existing path (operators may do it themselves).
   assert.equal((await verifyApproval(await signApproval(keys.carol, req), req, fx.catalog, NOW)).approverRole, 'operator');
 });
