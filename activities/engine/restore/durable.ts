@@ -8,8 +8,9 @@
  * REPLACES a file), and other file systems make no promise either.
  *
  * One fsync per file costs a journal commit each and dominated restores of
- * many small files, so small files are written, given their metadata, and
- * then made durable together with ONE syncfs(2) of the target file system
+ * many small files (and blocked thread-pool threads on large ones), so
+ * restored files are written, given their metadata, closed, and then made
+ * durable together with ONE syncfs(2) of the target file system
  * (`sync --file-system`, coreutils) before they are all renamed. Should that
  * command be unavailable, each file of the group is fsynced instead (the same
  * guarantee, at the old cost).

@@ -10,9 +10,10 @@
  *   directory belongs is refused, so nothing is written through a symlink;
  * - files, FIFOs and devices are written under a temporary name in their final
  *   directory (O_CREAT|O_EXCL|O_NOFOLLOW), made durable, given their metadata
- *   and only then renamed: a final path never holds a half-written file. Large
- *   files are fsynced one by one; small ones wait in a group that one syncfs
- *   makes durable before they are all renamed (durable.ts);
+ *   and only then renamed: a final path never holds a half-written file.
+ *   Complete temp files wait in a group that one syncfs makes durable before
+ *   they are all renamed (durable.ts); only the first file of a hard-link
+ *   group, whose final path others wait for, is fsynced on its own;
  * - hard links point only at files this run restored (or found complete)
  *   inside the target; symlinks are created after all other entries, and
  *   directory metadata is applied last, children before parents;
@@ -62,8 +63,8 @@ export interface RestoreOptions {
   readonly owner?: boolean;
   /**
    * Make each file durable before its rename (default true): a crash never
-   * leaves a complete-looking empty file. Small files are synced in groups
-   * (one syncfs per group), large ones one by one.
+   * leaves a complete-looking empty file. Files are synced in groups (one
+   * syncfs per group), hard-link group leaders one by one.
    */
   readonly fsync?: boolean;
   /** Chunks loaded ahead of the one being written, per file (default 4). */
@@ -93,9 +94,13 @@ interface PendingSymlink {
   readonly node: TreeNode;
 }
 
-/** Files up to this size are written with synchronous calls and made durable in groups. */
+/** Files up to this size are loaded whole, then written with synchronous calls. */
 const SMALL_FILE = 1024 * 1024;
-/** A group of small files is synced and renamed at this many files or bytes. */
+/**
+ * A group of complete temp files is synced and renamed at this many files or
+ * bytes. A sync per group starts the write-back of what was restored so far
+ * while the restore goes on, instead of all of it at the end.
+ */
 const GROUP_FILES = 2048;
 const GROUP_BYTES = 64 * 1024 * 1024;
 
@@ -193,7 +198,7 @@ class RestoreRun {
   set current(path: readonly string[]) {
     this.currentRel = path;
   }
-  /** Small files written and given their metadata, waiting for a group sync before their rename. */
+  /** Files written and given their metadata, waiting for a group sync before their rename. */
   private group: PendingRename[] = [];
   private groupBytes = 0;
   /** Groups being synced and renamed (their temp files are theirs to remove on failure). */
@@ -375,10 +380,17 @@ class RestoreRun {
       }
       // A trailing hole: set the size without writing it, so it stays sparse.
       if (writtenEnd !== size) await handle.truncate(size);
-      if (this.fsync) await handle.sync();
+      // A hard-link group leader publishes its final path as soon as it is done, so it is synced on its own.
+      const leader = node.hardlinkKey !== undefined;
+      if (this.fsync && leader) await handle.sync();
       await handle.close();
       handle = undefined;
       await this.applyMetadata(tmp, rel, node);
+      if (this.fsync && !leader) {
+        // Durable with the next group sync, renamed only after it (the group owns the temp file from here).
+        await this.enqueueRename(tmp, abs, size);
+        return;
+      }
       await rename(tmp, abs);
     } catch (err) {
       if (handle !== undefined) await handle.close().catch(() => undefined);
@@ -437,6 +449,16 @@ class RestoreRun {
       await this.renameInto(tmp, abs, size);
       return;
     }
+    await this.enqueueRename(tmp, abs, size);
+  }
+
+  /**
+   * Queues a complete temp file (data written, metadata applied, closed) for
+   * the next group sync, after which it is renamed to its final path. The
+   * caller's task waits when the group is full and being flushed, which is
+   * the backpressure that bounds the files waiting for their rename.
+   */
+  private async enqueueRename(tmp: string, abs: string, size: number): Promise<void> {
     this.group.push({ tmp, abs, size });
     this.groupBytes += size;
     if (this.group.length >= GROUP_FILES || this.groupBytes >= GROUP_BYTES) await this.flushGroup();
@@ -455,7 +477,7 @@ class RestoreRun {
     this.progress();
   }
 
-  /** Syncs the waiting small files with one syncfs, then renames them into place. */
+  /** Syncs the waiting files with one syncfs, then renames them into place. */
   async flushGroup(): Promise<void> {
     const group = this.group;
     this.group = [];
@@ -483,7 +505,7 @@ class RestoreRun {
   }
 
   /**
-   * After a failure or an abort: the waiting small files are complete, so they
+   * After a failure or an abort: the waiting files are complete, so they
    * are still synced and renamed (a run again skips them); if even that fails,
    * their temp files are removed.
    */
