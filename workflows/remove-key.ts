@@ -5,15 +5,17 @@
  * the workflow. Adding keys is client-side (`coffer keys add`), because it
  * needs the new passphrase.
  */
-import { setHandler } from '@temporalio/workflow';
+import { patched, setHandler } from '@temporalio/workflow';
 import type { RemoveRepositoryKeyResult } from '../activities/key-admin';
+import { ACCESS_GATE_PATCH, accessGate } from './approval';
+import type { AccessInput } from './approval';
 import { Codes } from './codes';
 import { asJobFailure, userError } from './failures';
 import { progressQuery } from './messages';
 import type { JobProgress } from './messages';
 import { sharedActivities } from './options';
 
-export interface RemoveKeyInput {
+export interface RemoveKeyInput extends AccessInput {
   readonly repo: string;
   /** Full id (64 hex characters) of the key to remove. */
   readonly keyId: string;
@@ -31,6 +33,11 @@ export async function removeKeyWorkflow(input: RemoveKeyInput): Promise<RemoveKe
   let phase = 'remove';
   setHandler(progressQuery, (): JobProgress => ({ job: 'remove-key', phase }));
   try {
+    // Access gate (workflows/approval.ts): key removal needs key.remove and a second principal's approval.
+    if (patched(ACCESS_GATE_PATCH)) {
+      await accessGate({ workflowType: 'removeKeyWorkflow', repo: input.repo, input, action: 'key.remove', object: input.keyId, onPhase: (p) => (phase = p) });
+      phase = 'remove';
+    }
     const result = await sharedActivities().removeRepositoryKey({ repo: input.repo, keyId: input.keyId });
     phase = 'done';
     return { repo: input.repo, ...result };
