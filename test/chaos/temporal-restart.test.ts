@@ -7,21 +7,21 @@
  * SQLite file (checked on its command line). The job must complete, and its
  * snapshot restore byte-identical through a restore workflow.
  *
- * FerretDB (the catalog's MongoDB-wire server): a catalog job records a
- * stream of snapshot documents while the stack's FerretDB is restarted the
- * same way; each write failing with a retryable error is retried (as
- * Temporal retries the catalog activity). Every document must be there
- * exactly once afterwards.
+ * FerretDB (the catalog's MongoDB-wire server): a real backup workflow runs
+ * on in-process workers with a catalog; its first batch restarts the stack's
+ * FerretDB the same way (down ~6 s), so the job commits while the catalog is
+ * away and its catalog step (recordJob) fails and is retried by Temporal
+ * until FerretDB is back. The job completes with `catalog: 'recorded'`, and
+ * its snapshot, run and audit entry are in the catalog exactly once.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { WorkflowHandle } from '@temporalio/client';
 import { Catalog } from '../../activities/catalog/catalog';
-import { CofferError } from '../../activities/errors';
-import type { SnapshotSummary } from '../../activities/engine/api';
 import type { BackupResult } from '../../workflows/backup';
 import type { RestoreOutput } from '../../workflows/restore';
 import { startHarness, TEST_INIT_OPTIONS, uniqueId } from '../e2e/harness';
@@ -30,9 +30,9 @@ import { stackVar } from '../helpers/stack';
 import { spawnWorker } from './child-worker';
 import type { ChildWorker } from './child-worker';
 import { ChaosReport } from './report';
-import { describeError, manifestDiff, manifestOf, writeDataset } from './helpers';
+import { manifestDiff, manifestOf, writeDataset } from './helpers';
 import type { Manifest } from './helpers';
-import { restartStackService } from './stack-control';
+import { restartStackService, stackPid } from './stack-control';
 
 const SCENARIO_TEMPORAL = 'temporal-restart';
 const SCENARIO_FERRET = 'ferretdb-restart';
@@ -51,6 +51,18 @@ async function resultThroughOutage<R>(handle: WorkflowHandle, deadlineMs: number
       report.count(SCENARIO_TEMPORAL, 'client-reconnects');
       await new Promise((r) => setTimeout(r, 1000));
     }
+  }
+}
+
+/** Resolves once the process is gone (or a zombie). */
+async function processGone(pid: number): Promise<void> {
+  for (;;) {
+    try {
+      if (/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'))) return;
+    } catch {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
 
@@ -106,58 +118,78 @@ void describe('chaos: Temporal and FerretDB restarted mid-job', () => {
     }
   });
 
-  void it('catalog writes complete across a FerretDB restart, each document exactly once', { timeout: 10 * 60_000 }, async () => {
+  void it('a backup workflow with its catalog step completes across a FerretDB restart, its records exactly once', { timeout: 10 * 60_000 }, async () => {
     const dbName = `chaos_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
-    const repoId = randomBytes(32).toString('hex');
     const url = stackVar('COFFER_MONGODB_URL');
-    const total = 120;
     let outcome: 'ok' | 'lost' | 'other' = 'other';
-    let catalog = await Catalog.open({ url, dbName, serverSelectionTimeoutMs: 2000 });
-    try {
-      const summaries: SnapshotSummary[] = Array.from({ length: total }, (_, i) => ({
-        id: randomBytes(32).toString('hex'), time: new Date(Date.UTC(2025, 0, 1, 0, i)).toISOString(), host: 'chaos', paths: ['/data'], tags: [],
-        rootTree: randomBytes(32).toString('hex'), keyEpoch: 1,
-        stats: { files: i, dirs: 1, bytes: i * 10, bytesNew: 0, bytesUploaded: 0, chunksNew: 0, chunksDeduplicated: 0, filesUnchanged: 0, errors: 0 },
-      }));
-      let restarting: Promise<void> | undefined;
-      let retries = 0;
-      for (const [i, summary] of summaries.entries()) {
-        await new Promise((r) => setTimeout(r, 100)); // a job's pace, so the restart lands mid-stream
-        if (i === 10) {
-          restarting = restartStackService('ferretdb', 1500).then((r) => {
-            report.detail(SCENARIO_FERRET, 'server-down-ms', r.downMs);
-          });
-        }
-        // What the activity retry policy does: retry retryable failures with a pause, up to a deadline.
-        for (let attempt = 1; ; attempt++) {
-          try {
-            await catalog.recordSnapshot(repoId, summary);
-            break;
-          } catch (err) {
-            if (!(err instanceof CofferError && err.retryable) || attempt > 120) throw new Error(`write ${i} failed for good: ${describeError(err)}`);
-            retries++;
-            await new Promise((r) => setTimeout(r, 500));
-            if (attempt % 10 === 0) {
-              // A retried activity would open a fresh client.
-              await catalog.close().catch(() => undefined);
-              catalog = await Catalog.open({ url, dbName, serverSelectionTimeoutMs: 2000 }).catch(() => catalog);
-            }
+    let restarting: Promise<void> | undefined;
+    let stopped: Promise<void> | undefined;
+    let recordAttempts = 0;
+    let recordFailures = 0;
+    // In-process workers with a catalog; the first backup batch starts the restart (mid-job by construction),
+    // and the small job commits while FerretDB is still down, so its catalog step must ride out the outage.
+    const ch = await startHarness({
+      catalog: { url, dbName },
+      engine: { batchFiles: 4 },
+      wrapActivities: (activities) => ({
+        ...activities,
+        backupBatch: async (input: never) => {
+          if (restarting === undefined) {
+            const pid = stackPid('ferretdb');
+            assert.ok(pid !== undefined, 'FerretDB is up before the restart');
+            stopped = processGone(pid);
+            // Down longer than the catalog's 5 s server-selection wait, so an attempt made meanwhile fails and is retried.
+            restarting = restartStackService('ferretdb', 8000).then((r) => {
+              report.detail(SCENARIO_FERRET, 'server-down-ms', r.downMs);
+            });
           }
-        }
-      }
+          return activities.backupBatch(input);
+        },
+        recordJob: async (input: { type: string }) => {
+          // The backup's catalog step starts only once FerretDB is really gone (its first attempt meets the outage).
+          if (input.type === 'backup' && recordAttempts === 0) await stopped;
+          if (input.type === 'backup') recordAttempts++;
+          try {
+            return await activities.recordJob(input as never);
+          } catch (err) {
+            if (input.type === 'backup') recordFailures++;
+            throw err;
+          }
+        },
+      }),
+    });
+    let catalog: Catalog | undefined;
+    try {
+      const data = join(ch.tmp, 'data');
+      const dataManifest = await writeDataset(data, 7002, { files: 40, minSize: 1_000, maxSize: 20_000, dirs: 2 });
+      const repo = join(ch.tmp, 'repo');
+      const init = await ch.run<{ repositoryId: string; catalog?: string }>('initRepositoryWorkflow', { repo, options: TEST_INIT_OPTIONS });
+      assert.equal(init.catalog, 'recorded');
+      const workflowId = uniqueId('chaos-ferretdb-restart');
+      const backup = await ch.run<BackupResult>('backupWorkflow', { repo, paths: [data], host: ch.host, hostQueue: ch.hostQueue }, workflowId);
       await restarting;
-      report.detail(SCENARIO_FERRET, 'write-retries', retries);
-      const stored = await catalog.listSnapshots(repoId, { limit: total * 2 });
-      const ids = new Set(stored.map((d) => d.snapshotId));
-      const missing = summaries.filter((s) => !ids.has(s.id));
-      outcome = missing.length === 0 && stored.length === total ? 'ok' : 'lost';
-      assert.equal(missing.length, 0, `${missing.length} snapshot documents missing`);
-      assert.equal(stored.length, total, 'each document exactly once');
-      assert.ok(retries > 0, 'the restart landed while writes were going on');
+      report.detail(SCENARIO_FERRET, 'catalog-step-attempts', recordAttempts);
+      assert.equal(backup.snapshot.stats.files, dataManifest.size);
+      assert.equal(backup.catalog, 'recorded', 'the catalog step completed after FerretDB came back');
+      assert.ok(recordFailures > 0, `the catalog step ran while FerretDB was down (attempts ${recordAttempts}, failures ${recordFailures})`);
+
+      catalog = await Catalog.open({ url, dbName, serverSelectionTimeoutMs: 5000 });
+      const repoId = init.repositoryId;
+      const snapshots = await catalog.listSnapshots(repoId);
+      const runs = await catalog.runs.find({ workflowId }).toArray();
+      const audit = await catalog.audit.find({ repoId, workflowId }).toArray();
+      const exactlyOnce = snapshots.length === 1 && snapshots[0]?.snapshotId === backup.snapshot.id && runs.length === 1 && audit.length === 1;
+      outcome = exactlyOnce ? 'ok' : 'lost';
+      assert.deepEqual(snapshots.map((d) => d.snapshotId), [backup.snapshot.id], 'the snapshot exactly once');
+      assert.equal(runs.length, 1, 'the run exactly once');
+      assert.equal(runs[0]?.outcome, 'succeeded');
+      assert.equal(audit.length, 1, 'the audit entry exactly once');
     } finally {
       report.run(SCENARIO_FERRET, outcome);
-      await catalog.db.dropDatabase().catch(() => undefined);
-      await catalog.close().catch(() => undefined);
+      await restarting?.catch(() => undefined);
+      await catalog?.db.dropDatabase().catch(() => undefined);
+      await catalog?.close().catch(() => undefined);
+      await ch.close();
     }
   });
 });
