@@ -9,7 +9,7 @@
  * and .data/bench/results-<timestamp>.json.
  *
  * Environment: COFFER_BENCH_SIZE_MIB (default 1024), COFFER_BENCH_SEED (1),
- * COFFER_BENCH_TOOLS (coffer,restic,borg), COFFER_BENCH_DROP_CACHES (1; 0 = warm),
+ * COFFER_BENCH_TOOLS (coffer,restic,borg; also coffer-temporal), COFFER_BENCH_DROP_CACHES (1; 0 = warm),
  * COFFER_BENCH_KEEP (1 keeps repositories), COFFER_BENCH_CPU_PROF (dir: profile Coffer).
  */
 import { randomBytes } from 'node:crypto';
@@ -64,19 +64,18 @@ async function main(): Promise<void> {
   }));
 
   const results = new Map<string, { description: string; ops: Partial<Record<Operation, OpResult>>; repoSizeBytes?: number }>();
-  for (const r of runners) {
-    await r.setup();
-    const description = await r.describe();
-    log(`${r.name}: ${description}`);
-    results.set(r.name, { description, ops: {} });
-  }
-
   let cold = wantCold;
   const prepare = (): void => {
     if (wantCold && !dropCaches()) cold = false;
   };
 
   try {
+    for (const r of runners) {
+      await r.setup();
+      const description = await r.describe();
+      log(`${r.name}: ${description}`);
+      results.set(r.name, { description, ops: {} });
+    }
     for (const op of OPERATIONS) {
       for (const r of runners) {
         prepare();
@@ -102,6 +101,8 @@ async function main(): Promise<void> {
     }
     for (const r of runners) results.get(r.name)!.repoSizeBytes = await r.repoSizeBytes();
   } finally {
+    // Workers and connections a runner started must not outlive the benchmark.
+    for (const r of runners) await r.close?.().catch((err: unknown) => log(`${r.name}: close failed: ${String(err)}`));
     if (!keep) rmSync(workRoot, { recursive: true, force: true });
   }
 

@@ -1,9 +1,11 @@
 /**
- * The benchmarked tools, in output order. To add a variant (e.g. Coffer
- * through Temporal workflows), implement `Runner` (./runner) and register its
- * factory here; select tools with COFFER_BENCH_TOOLS=coffer,restic,borg,…
+ * The benchmarked tools, in output order. To add a variant, implement
+ * `Runner` (./runner) and register its factory here; select tools with
+ * COFFER_BENCH_TOOLS=coffer,coffer-temporal,restic,borg (coffer-temporal is
+ * not in the default set: it needs the stack's Temporal server).
  */
 import { createCofferRunner } from './coffer';
+import { createCofferTemporalRunner } from './coffer-temporal';
 import { createBorgRunner, createResticRunner } from './peers';
 import type { RunnerFactory } from './runner';
 
@@ -11,6 +13,7 @@ export const RUNNERS: ReadonlyMap<string, RunnerFactory> = new Map<string, Runne
   ['coffer', createCofferRunner],
   ['restic', createResticRunner],
   ['borg', createBorgRunner],
+  ['coffer-temporal', createCofferTemporalRunner],
 ]);
 
 /** Tools run when COFFER_BENCH_TOOLS is not set. */

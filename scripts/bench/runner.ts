@@ -4,9 +4,9 @@
  * unchanged second backup -> restore into a fresh directory (then checked
  * against the dataset's hash manifest) -> read-data verify -> repository size.
  *
- * A runner for "Coffer through Temporal" (backup/restore/verify workflows on a
- * real worker) plugs in by implementing this interface and adding itself to
- * the list in main.ts (see `extraRunners`).
+ * Variants (e.g. "Coffer through Temporal", coffer-temporal.ts: the
+ * backup/restore/verify workflows on a real worker) implement this interface
+ * and register in registry.ts.
  */
 
 export type Operation = 'first-backup' | 'second-backup' | 'restore' | 'verify';
@@ -49,6 +49,8 @@ export interface Runner {
   verify(): Promise<OpResult>;
   /** Size of the repository in bytes (`du -sb` of its directory). */
   repoSizeBytes(): Promise<number>;
+  /** Stops what setup() started (a worker process, a connection); called once at the end, also after a failure. */
+  close?(): Promise<void>;
 }
 
 export type RunnerFactory = (ctx: BenchContext) => Runner;
