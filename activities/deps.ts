@@ -6,6 +6,7 @@ import type { Engine } from './engine/api';
 import type { CofferMetrics } from './metrics';
 import type { OpenBackend, RepositoryCache } from './repositories';
 import type { SecretSource } from './secrets';
+import type { CommandPolicy } from './sources/allowlist';
 
 export interface ActivityDeps {
   readonly engine: Engine;
@@ -17,6 +18,8 @@ export interface ActivityDeps {
   readonly scratchDir: string;
   /** Shared cache of open repositories; createActivities makes one when absent. */
   readonly repositories?: RepositoryCache;
+  /** Which programs command sources and hooks may run, and their environment; absent: none may run. */
+  readonly commands?: CommandPolicy;
 }
 
 /** Deps after createActivities filled in the defaults. */

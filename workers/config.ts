@@ -12,6 +12,9 @@ import { hostname, tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { environmentWithStack } from '../activities/config/env-file';
+import { ALLOW_COMMANDS_SETTING, allowEntryProblem, parseAllowList } from '../activities/sources/allowlist';
+import type { CommandPolicy } from '../activities/sources/allowlist';
+import { commandEnv } from '../activities/sources/process';
 import { ConfigInvalid } from './errors';
 import { projectRoot } from './paths';
 
@@ -72,6 +75,8 @@ export interface WorkerConfig extends TemporalConfig {
   readonly catalog?: CatalogConfig;
   /** Where notifications go (failed workflows, failed verifies, drill results). */
   readonly notify: NotifyConfig;
+  /** Programs command sources and hooks may run (COFFER_ALLOW_COMMANDS; default none) and the environment they get. */
+  readonly commands: CommandPolicy;
 }
 
 export interface CatalogConfig {
@@ -140,6 +145,7 @@ const workerSchema = z.object({
   COFFER_NOTIFY_WEBHOOKS: optionalText,
   COFFER_CONFIG: optionalText,
   COFFER_PROFILE: optionalText,
+  COFFER_ALLOW_COMMANDS: optionalText,
 });
 
 type Environment = Readonly<Record<string, string | undefined>>;
@@ -222,7 +228,20 @@ export function loadWorkerConfig(env: Environment = environmentWithStack()): Wor
     hostActivitySlots: vars.COFFER_HOST_ACTIVITY_SLOTS,
     ...catalogConfig(vars.COFFER_MONGODB_URL, vars.COFFER_CATALOG, vars.COFFER_CATALOG_DB),
     notify: notifyConfig(vars.COFFER_NOTIFY_WEBHOOKS, vars.COFFER_CONFIG, vars.COFFER_PROFILE),
+    commands: commandPolicy(vars.COFFER_ALLOW_COMMANDS, env),
   };
+}
+
+/** The allowlist of command sources and hooks, and their environment: the worker's, without credentials. */
+export function commandPolicy(allowText: string | undefined, env: Environment): CommandPolicy {
+  const allow = parseAllowList(allowText);
+  for (const entry of allow) {
+    const problem = allowEntryProblem(entry);
+    if (problem !== undefined) {
+      throw new ConfigInvalid(`invalid configuration (${ALLOW_COMMANDS_SETTING}: ${problem})`, { hint: 'a comma-separated list of absolute program paths or bare program names, e.g. /usr/bin/pg_dump,mongodump' });
+    }
+  }
+  return { allow, env: commandEnv(env) };
 }
 
 function catalogConfig(url: string | undefined, switchValue: string | undefined, dbName: string | undefined): { catalog?: CatalogConfig } {

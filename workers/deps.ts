@@ -38,7 +38,7 @@ export interface WorkerDepsExtras {
 }
 
 export function createWorkerDeps(
-  config: Pick<WorkerConfig, 'secrets' | 'scratchDir' | 'storageEnv' | 'engine'>,
+  config: Pick<WorkerConfig, 'secrets' | 'scratchDir' | 'storageEnv' | 'engine'> & Partial<Pick<WorkerConfig, 'commands'>>,
   metrics: CofferMetrics,
   engineOptions: EngineOptions = {},
   extras: WorkerDepsExtras = {},
@@ -55,6 +55,7 @@ export function createWorkerDeps(
     ...source,
     metrics,
     scratchDir: config.scratchDir,
+    ...(config.commands === undefined ? {} : { commands: config.commands }),
     repositories,
     ...(catalog === undefined ? {} : { catalog }),
     directory: new RepositoryDirectory(),

@@ -6,10 +6,11 @@
 import { rename, rm, mkdir } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { log } from '@temporalio/activity';
+import { activityInfo, log } from '@temporalio/activity';
 import { runActivity } from '../context';
 import type { ResolvedDeps } from '../deps';
 import { InvalidInput } from '../errors';
+import { authorizeCommand, NO_COMMANDS } from './allowlist';
 import { assessAnomaly } from './anomaly';
 import type { AnomalyAssessment, AnomalyPolicy, ChangeFigures } from './anomaly';
 import { BackupAnomaly, HookFailed, SourceCommandFailed } from './errors';
@@ -76,6 +77,8 @@ function checkCommand(spec: CommandSpec): void {
 }
 
 export function sourceActivities(deps: ResolvedDeps) {
+  // The worker's configuration, not the workflow input, decides which programs run and with what environment.
+  const commands = deps.commands ?? NO_COMMANDS;
   return {
     /**
      * Runs a command source and spools its standard output (temp file,
@@ -85,6 +88,7 @@ export function sourceActivities(deps: ResolvedDeps) {
     spoolCommandOutput: async (input: SpoolCommandInput): Promise<SpoolCommandOutput> => {
       return runActivity(deps.metrics, async (frame) => {
         checkCommand(input);
+        const executable = await authorizeCommand({ what: `command source '${input.source}'`, argv: input.argv }, commands, activityInfo().taskQueue);
         const jobDir = jobSpoolDir(deps.scratchDir, input.spoolKey);
         const dataDir = sourceDataDir(jobDir, input.source);
         const recordedPath = `${COMMANDS_ROOT}/${input.source}`;
@@ -105,6 +109,7 @@ export function sourceActivities(deps: ResolvedDeps) {
           const outcome = await runArgv(
             {
               argv: input.argv,
+              executable,
               ...(input.workdir === undefined ? {} : { cwd: input.workdir }),
               signal: frame.signal,
               stdout: temp.stream,
@@ -117,7 +122,7 @@ export function sourceActivities(deps: ResolvedDeps) {
                 }
               },
             },
-            process.env,
+            commands.env,
           );
           frame.signal.throwIfAborted();
           if (outcome.spawnError !== undefined || outcome.status !== 0) {
@@ -151,9 +156,17 @@ export function sourceActivities(deps: ResolvedDeps) {
         const started = Date.now();
         const timeoutMs = Math.round(input.timeoutSeconds * 1000);
         let ran = 0;
+        // Every hook of the phase is checked before the first runs: a refused third hook must not come after the first two did their work.
+        const executables: string[] = [];
         for (const argv of input.commands) {
           if (argv.length === 0) throw new InvalidInput(`source ${input.source}: an empty ${input.phase} hook`);
-          const outcome = await runArgv({ argv, ...(input.workdir === undefined ? {} : { cwd: input.workdir }), timeoutMs, signal: frame.signal }, process.env);
+          executables.push(await authorizeCommand({ what: `${input.phase} hook of source '${input.source}'`, argv }, commands, activityInfo().taskQueue));
+        }
+        for (const [index, argv] of input.commands.entries()) {
+          const outcome = await runArgv(
+            { argv, executable: executables[index], ...(input.workdir === undefined ? {} : { cwd: input.workdir }), timeoutMs, signal: frame.signal },
+            commands.env,
+          );
           frame.signal.throwIfAborted();
           ran += 1;
           if (outcome.spawnError !== undefined || outcome.status !== 0 || outcome.timedOut) {

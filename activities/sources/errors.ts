@@ -1,5 +1,5 @@
 /**
- * Errors of command sources, hooks and the anomaly check. Codes are stable;
+ * Errors of command sources, hooks (and the worker refusing them) and the anomaly check. Codes are stable;
  * workflows/codes.ts repeats them as strings for workflows and the CLI.
  */
 import { CofferError } from '../errors';
@@ -32,5 +32,17 @@ export class BackupAnomaly extends CofferError {
       hint: 'inspect the host for ransomware or mass changes; if the change is legitimate, back up once with failBackup off (the earlier snapshots are untouched)',
       ...options,
     });
+  }
+}
+
+/**
+ * The worker refused to run a command source or hook: its program is not in
+ * the worker's allowlist (COFFER_ALLOW_COMMANDS), or argv[0] is a relative path.
+ */
+export class CommandNotAllowed extends CofferError {
+  readonly code = 'COFFER-E546';
+  readonly retryable = false;
+  constructor(message: string, options: CofferErrorOptions = {}) {
+    super(message, { hint: "add the program's absolute path (or name) to COFFER_ALLOW_COMMANDS on that host's worker and restart it (docs/configuration.md)", ...options });
   }
 }

@@ -8,6 +8,8 @@ import type { Writable } from 'node:stream';
 
 export interface RunSpec {
   readonly argv: readonly string[];
+  /** The file to execute (the allowlist's resolved path); argv[0] is still what the program sees. Default: argv[0]. */
+  readonly executable?: string;
   readonly cwd?: string;
   /** 0 or absent: no timeout (the activity's own timeouts and cancellation still apply). */
   readonly timeoutMs?: number;
@@ -37,10 +39,10 @@ const KILL_GRACE_MS = 5_000;
  * that carry Coffer's and the storage backends' credentials (a dump tool has
  * no business seeing the repository passphrase or the S3 secret).
  */
-export function commandEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const out: NodeJS.ProcessEnv = {};
+export function commandEnv(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) {
-    if (/^(COFFER_|AWS_|AZURE_|GOOGLE_|GCS_|TEMPORAL_|STORAGE_EMULATOR_HOST$)/.test(k)) continue;
+    if (v === undefined || /^(COFFER_|AWS_|AZURE_|GOOGLE_|GCS_|TEMPORAL_|STORAGE_EMULATOR_HOST$)/.test(k)) continue;
     out[k] = v;
   }
   return out;
@@ -68,7 +70,8 @@ export function describeOutcome(outcome: RunOutcome, timeoutMs?: number): string
   return `exited with status ${String(outcome.status)}`;
 }
 
-export function runArgv(spec: RunSpec, env: NodeJS.ProcessEnv): Promise<RunOutcome> {
+/** Runs `spec` with the environment `env` (stripped again of credentials by commandEnv, whatever the caller passed). */
+export function runArgv(spec: RunSpec, env: Readonly<Record<string, string | undefined>>): Promise<RunOutcome> {
   return new Promise((resolve, reject) => {
     const [program, ...args] = spec.argv;
     if (program === undefined) {
@@ -79,7 +82,8 @@ export function runArgv(spec: RunSpec, env: NodeJS.ProcessEnv): Promise<RunOutco
     let timedOut = false;
     let spawnError: string | undefined;
     let killTimer: NodeJS.Timeout | undefined;
-    const child = spawn(program, args, {
+    const child = spawn(spec.executable ?? program, args, {
+      argv0: program,
       cwd: spec.cwd,
       env: commandEnv(env),
       stdio: ['ignore', spec.stdout === undefined ? 'ignore' : 'pipe', 'pipe'],

@@ -25,6 +25,7 @@ import { createWorkerActivities } from '../../workers/activities';
 import { createCofferWorkers } from '../../workers/create-workers';
 import type { CofferWorkers } from '../../workers/create-workers';
 import { createDataConverter } from '../../workers/data-converter';
+import { commandPolicy } from '../../workers/config';
 import { createWorkerDeps } from '../../workers/deps';
 import type { WorkerDeps } from '../../workers/deps';
 import { stackEnv, stackVar } from '../helpers/stack';
@@ -72,6 +73,8 @@ export interface HarnessOptions {
   readonly catalog?: boolean | { readonly dbName: string; readonly url?: string };
   /** Notification targets of the workers. */
   readonly notifyTargets?: readonly (NotifyTarget | RoutedNotifyTarget)[];
+  /** Programs command sources and hooks may run on the workers (COFFER_ALLOW_COMMANDS; default none). */
+  readonly allowCommands?: readonly string[];
   /** Wraps the registered activities (fault injection: e.g. fail an activity once after it did its work). */
   readonly wrapActivities?: (activities: Record<string, (input: never) => Promise<unknown>>) => object;
 }
@@ -134,7 +137,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   if (options.workers !== false) {
     nativeConnection = await NativeConnection.connect({ address });
     deps = createWorkerDeps(
-      { secrets: { password: TEST_PASSWORD }, scratchDir: join(tmp, 'scratch'), storageEnv, engine: {} },
+      { secrets: { password: TEST_PASSWORD }, scratchDir: join(tmp, 'scratch'), storageEnv, engine: {}, commands: commandPolicy(options.allowCommands?.join(','), process.env) },
       metrics,
       options.engine,
       { ...(catalog === undefined ? {} : { catalog }), notifyTargets: options.notifyTargets ?? [] },
@@ -175,6 +178,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         COFFER_PASSWORD: TEST_PASSWORD,
         COFFER_METRICS_BIND: 'off',
         COFFER_SCRATCH_DIR: join(tmp, 'scratch'),
+        ...(options.allowCommands === undefined ? {} : { COFFER_ALLOW_COMMANDS: options.allowCommands.join(',') }),
         TEMPORAL_ADDRESS: address,
         ...(catalog === undefined ? { COFFER_CATALOG: 'off' } : { COFFER_MONGODB_URL: catalog.url, COFFER_CATALOG_DB: catalog.dbName }),
         ...extra,

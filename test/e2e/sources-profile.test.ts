@@ -25,7 +25,7 @@ void describe('coffer backup --config --profile', () => {
   let src: string;
   let hookLog: string;
   before(async () => {
-    h = await startHarness();
+    h = await startHarness({ allowCommands: ['sh'] });
     src = join(h.tmp, 'www');
     await mkdir(join(src, 'cache'), { recursive: true });
     for (let i = 0; i < 10; i++) await writeFile(join(src, `page-${i}.html`), `<p>page ${i}</p>\n`.repeat(100));

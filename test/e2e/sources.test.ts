@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
@@ -18,6 +18,7 @@ import type { SnapshotSummary } from '../../activities/engine/api';
 import type { InitRepositoryOutput } from '../../activities/repository';
 import type { SpoolCommandOutput } from '../../activities/sources/activities';
 import { jobSpoolDir, sourceDataDir } from '../../activities/sources/spool';
+import { commandPolicy } from '../../workers/config';
 import type { BackupAlert, BackupResult } from '../../workflows/backup';
 import type { RestoreOutput } from '../../workflows/restore';
 import { failureCode, startHarness, TEST_INIT_OPTIONS, uniqueId } from './harness';
@@ -29,7 +30,8 @@ void describe('backup sources: commands, hooks, canaries, anomalies', () => {
   let h: Harness;
   let hostInput: { host: string; hostQueue: string };
   before(async () => {
-    h = await startHarness({ engine: { batchFiles: 16 } });
+    // The worker runs only what its allowlist names (COFFER_ALLOW_COMMANDS); these tests use sh and sleep.
+    h = await startHarness({ engine: { batchFiles: 16 }, allowCommands: ['sh', 'sleep'] });
     hostInput = { host: h.host, hostQueue: h.hostQueue };
   });
   after(async () => h.close());
@@ -154,6 +156,78 @@ void describe('backup sources: commands, hooks, canaries, anomalies', () => {
       );
     assert.equal(failureCode(err3), 'COFFER-E214');
     assert.match(failure(err3).message, /`sleep 30` timed out after 1s/);
+  });
+
+  void test('allowlist: programs the worker does not list are refused (E546, non-retryable) before anything runs; names and paths match by real path', async () => {
+    const repo = await newRepo('repo-allow');
+    const marker = join(h.tmp, 'allow-marker');
+    const refused = async (input: Record<string, unknown>): Promise<ApplicationFailure> => {
+      const err = await h.run('backupWorkflow', { repo, source: 'db', paths: [], ...hostInput, ...input }).then(
+        () => assert.fail('the backup should have been refused'),
+        (e: unknown) => e,
+      );
+      assert.equal(failureCode(err), 'COFFER-E546');
+      return failure(err);
+    };
+    const count = (await snapshots(repo)).length;
+
+    // A command source whose program is not listed.
+    const f1 = await refused({ command: { argv: ['touch', marker], filename: 'x' } });
+    assert.match(f1.message, /command source 'db': 'touch' \(\/.*touch\) is not allowed on the worker of task queue .* \(see COFFER_ALLOW_COMMANDS\)/);
+    assert.equal(f1.nonRetryable, true);
+    // A hook whose program is not listed: the backup stops before the command runs.
+    const f2 = await refused({ command: { argv: ['sh', '-c', `echo ran > ${marker}`], filename: 'x' }, hooks: { pre: [['sh', '-c', 'true'], ['touch', marker]], timeoutSeconds: 10 } });
+    assert.match(f2.message, /pre hook of source 'db': 'touch' .* is not allowed/);
+    // A relative path is never allowed, and a copy of an allowed program elsewhere is another program.
+    await writeFile(join(h.tmp, 'dump.sh'), '#!/bin/sh\necho hi\n', { mode: 0o755 });
+    const f3 = await refused({ command: { argv: ['./dump.sh'], filename: 'x', workdir: h.tmp } });
+    assert.match(f3.message, /'\.\/dump\.sh' is a relative path/);
+    const fake = join(h.tmp, 'fakebin');
+    await mkdir(fake, { recursive: true });
+    await copyFile('/bin/sh', join(fake, 'sh'));
+    const f4 = await refused({ command: { argv: [join(fake, 'sh'), '-c', `echo ran > ${marker}`], filename: 'x' } });
+    assert.match(f4.message, /fakebin\/sh.* is not allowed/);
+    assert.equal(existsSync(marker), false, 'nothing refused may have run');
+    assert.equal((await snapshots(repo)).length, count, 'no snapshot after a refusal');
+
+    // The listed name also allows its absolute path and a symlink to the same file (what runs is that file).
+    await symlink('/bin/sh', join(fake, 'my-shell'));
+    const ok = await h.run<BackupResult>('backupWorkflow', {
+      repo,
+      source: 'db',
+      paths: [],
+      command: { argv: [join(fake, 'my-shell'), '-c', 'echo dumped'], filename: 'x.sql' },
+      hooks: { pre: [['/bin/sh', '-c', `echo pre > ${marker}`]], timeoutSeconds: 10 },
+      ...hostInput,
+    });
+    assert.equal(ok.command?.bytes, 'dumped\n'.length);
+    assert.equal(await readFile(marker, 'utf8'), 'pre\n');
+  });
+
+  void test('a worker without an allowlist runs no command; commands get an environment without credentials', async () => {
+    const deps = h.deps;
+    assert.ok(deps !== undefined);
+    const env = (): MockActivityEnvironment => new MockActivityEnvironment({ heartbeatTimeoutMs: 30_000 });
+    const { commands: _allowed, ...withoutPolicy } = deps;
+    const none = createActivities(withoutPolicy);
+    const input = { spoolKey: uniqueId('no-allow'), source: 'db', argv: ['sh', '-c', 'echo hi'], filename: 'db.txt' };
+    await assert.rejects(
+      env().run(none.spoolCommandOutput, input),
+      (err: unknown) => {
+        assert.ok(err instanceof ApplicationFailure);
+        assert.equal(err.type, 'COFFER-E546');
+        assert.match(err.message, /no command is allowed/);
+        return true;
+      },
+    );
+    // The environment comes from the worker's configuration, stripped of Coffer's and the backends' variables.
+    const acts = createActivities({ ...deps, commands: commandPolicy('sh', { ...process.env, COFFER_PASSWORD: 'secret', AWS_SECRET_ACCESS_KEY: 'secret', SOME_SETTING: 'kept' }) });
+    const envInput = { spoolKey: uniqueId('env'), source: 'envdump', argv: ['sh', '-c', 'env'], filename: 'env.txt' };
+    const out = await env().run<[typeof envInput], SpoolCommandOutput, typeof acts.spoolCommandOutput>(acts.spoolCommandOutput, envInput);
+    const text = await readFile(join(out.readFrom, 'env.txt'), 'utf8');
+    assert.match(text, /^SOME_SETTING=kept$/m);
+    assert.doesNotMatch(text, /^(COFFER_|AWS_|AZURE_|TEMPORAL_)/m);
+    await env().run(acts.removeCommandSpool, { spoolKey: envInput.spoolKey });
   });
 
   void test('a retried spool activity reuses a complete spool and never runs the command twice', async () => {
