@@ -203,6 +203,24 @@ void describe('access control and signed approvals', () => {
     assert.equal(await readFile(marker, 'utf8'), 'do not overwrite occupied-rejected\n');
   });
 
+  void test('key rotation: an operator is refused; an admin waits for another admin, an operator\'s approval is refused, a withdrawal ends it', async () => {
+    const epochBefore = await h.deps?.repositories.use(repo, async (r) => r.currentEpoch, { fresh: true });
+    await refusedWith((await startAs('alice', 'rotateKeysWorkflow', { repo })).result, 'COFFER-E501');
+    const { handle, result } = await startAs('bob', 'rotateKeysWorkflow', { repo });
+    const state = await waitForApproval(handle);
+    assert.ok(state.request !== undefined);
+    assert.equal(state.request.action, 'key.rotate');
+    assert.deepEqual(state.approverRoles, ['admin']);
+    await handle.signal(approveSignal, await signApproval(keys.alice, state.request));
+    for (let i = 0; i < 80 && (await handle.query(approvalQuery)).refusals.length === 0; i += 1) await new Promise((r) => setTimeout(r, 250));
+    assert.deepEqual((await handle.query(approvalQuery)).refusals.map((r) => [r.approverId, r.code]), [['alice', 'COFFER-E508']]);
+    await handle.signal(approveSignal, await signApproval(keys.bob, state.request, 'reject'));
+    await refusedWith(result, 'COFFER-E403');
+    // Nothing was rotated: the repository is still in the same key epoch.
+    const epoch = await h.deps?.repositories.use(repo, async (r) => r.currentEpoch, { fresh: true });
+    assert.equal(epoch, epochBefore);
+  });
+
   void test('coffer approve signs the pending request with the local key file; the CLI refuses an operator before starting a deletion', async () => {
     const { target } = await occupiedTarget('occupied-cli');
     const { handle, result } = await startAs<RestoreOutput>('alice', 'restoreWorkflow', restoreInput(target));
