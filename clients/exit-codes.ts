@@ -14,7 +14,7 @@ export const ExitCode = {
   ok: 0,
   /** The job failed for a reason that is not the user's (retries exhausted, timeout, bug). */
   jobFailed: 1,
-  /** Bad flags, wrong password, no such snapshot, target not empty: fix the command. */
+  /** Bad flags, a config error (file or settings), wrong password, no such snapshot, target not empty: fix the command or the configuration. */
   usage: 2,
   /** An integrity problem was found (verify findings, restore mismatch, drill gap, damaged data). */
   integrity: 3,
@@ -35,10 +35,18 @@ export interface RenderedError {
   readonly causes: readonly string[];
 }
 
+/**
+ * Configuration errors: a config file that does not parse or validate (E530),
+ * a secret reference that does not resolve (E531), a malformed setting
+ * (E540), a program the worker's settings do not allow (E546). Like bad
+ * flags, they are fixed by editing what the user gave, not by retrying.
+ */
+export const CONFIG_ERROR_CODES: readonly string[] = ['COFFER-E530', 'COFFER-E531', 'COFFER-E540', 'COFFER-E546'];
+
 function exitFor(code: string): number {
   if (INTEGRITY_CODES.includes(code)) return ExitCode.integrity;
   if (UNREACHABLE_CODES.includes(code)) return ExitCode.unreachable;
-  if (USER_ERROR_CODES.includes(code) || code.startsWith('COFFER-E1')) return ExitCode.usage;
+  if (USER_ERROR_CODES.includes(code) || CONFIG_ERROR_CODES.includes(code) || code.startsWith('COFFER-E1')) return ExitCode.usage;
   return ExitCode.jobFailed;
 }
 

@@ -122,7 +122,7 @@ void describe('coffer backup --config --profile', () => {
     const bad = join(h.tmp, 'bad.yaml');
     await writeFile(bad, ['version: 1', 'profiles:', '  p:', '    repository: { url: /tmp/x }', '    sources:', '      s:', '        paths: [relative/path]', ''].join('\n'));
     const run = await runCli(h, ['backup', '--config', bad]);
-    assert.notEqual(run.code, 0, run.stderr);
+    assert.equal(run.code, 2, run.stderr); // a config error is a usage error
     assert.match(run.stderr, /^COFFER-E530 /);
     assert.match(run.stderr, /bad\.yaml:7: profiles\.p\.sources\.s\.paths\[0\]: expected an absolute path/);
   });
