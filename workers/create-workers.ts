@@ -42,6 +42,10 @@ export async function createCofferWorkers(options: CofferWorkersOptions): Promis
     namespace: options.namespace,
     dataConverter: options.dataConverter,
     shutdownGraceTime: options.shutdownGraceTime ?? ('20s'),
+    // Heartbeats carry the progress the CLI's live bar shows; the SDK's default throttle (80% of the 30 s heartbeat
+    // timeout) would let it move once per 24 s. One heartbeat call per running activity every 2 s is cheap.
+    maxHeartbeatThrottleInterval: '2s' as const,
+    defaultHeartbeatThrottleInterval: '2s' as const,
     ...(options.identity === undefined ? {} : { identity: options.identity }),
   };
   const shared = await Worker.create({
