@@ -39,6 +39,8 @@ const PLAIN_MS = 5_000;
 class ProgressLine {
   private last = 0;
   private width = 0;
+  private phaseName: StagedPhase | undefined;
+  private phaseStarted = 0;
   constructor(private readonly stream: NodeJS.WriteStream, private readonly enabled: boolean) {}
 
   phase(text: string): void {
@@ -55,7 +57,14 @@ class ProgressLine {
     this.last = now;
     const bytes = p.bytesTotal === undefined ? formatBytes(p.bytesDone) : `${formatBytes(p.bytesDone)}/${formatBytes(p.bytesTotal)}`;
     const files = p.filesTotal === undefined ? `${p.filesDone}` : `${p.filesDone}/${p.filesTotal}`;
-    const line = `[offline-restore] ${phase} · files ${files} · ${bytes}`;
+    if (this.phaseName !== phase) {
+      this.phaseName = phase;
+      this.phaseStarted = now;
+    }
+    const elapsed = (now - this.phaseStarted) / 1000;
+    const rate = elapsed > 0.5 ? p.bytesDone / elapsed : 0;
+    const eta = rate > 0 && p.bytesTotal !== undefined && p.bytesTotal > p.bytesDone ? ` · ETA ${Math.ceil((p.bytesTotal - p.bytesDone) / rate)}s` : '';
+    const line = `[offline-restore] ${phase} · files ${files} · ${bytes}${rate > 0 ? ` · ${formatBytes(Math.round(rate))}/s` : ''}${eta}`;
     if (tty) {
       const cut = line.slice(0, (this.stream.columns || 120) - 1);
       this.stream.write(`\r${cut}${' '.repeat(Math.max(0, this.width - cut.length))}`);

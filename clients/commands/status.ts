@@ -43,6 +43,15 @@ interface StatusFlags {
 type Outcome = Omit<CheckResult, 'check' | 'ms'>;
 
 const TASK_QUEUE_KIND_NORMAL = 1;
+const STALE_POLLER_MS = 2 * 60_000;
+
+/** A protobuf Timestamp (seconds may be a Long) in milliseconds; 0 when absent. */
+function timestampMs(ts: { seconds?: unknown; nanos?: number | null } | null | undefined): number {
+  if (ts === null || ts === undefined) return 0;
+  const raw = ts.seconds;
+  const seconds = typeof raw === 'number' ? raw : typeof raw === 'object' && raw !== null && 'toNumber' in raw ? (raw as { toNumber(): number }).toNumber() : 0;
+  return seconds * 1000 + Math.floor((ts.nanos ?? 0) / 1e6);
+}
 
 function human(seconds: number): string {
   if (seconds < 120) return `${Math.round(seconds)}s`;
@@ -93,8 +102,15 @@ async function temporalChecks(ctx: CliContext, timeoutMs: number): Promise<Check
   const results = await Promise.all(queues.map(async (q) => timed(q.check, timeoutMs, async () => {
     const client = await ctx.client();
     const response = await client.workflowService.describeTaskQueue({ namespace: client.options.namespace, taskQueue: { name: q.queue, kind: TASK_QUEUE_KIND_NORMAL }, taskQueueType: q.type });
-    const pollers = response.pollers ?? [];
-    if (pollers.length === 0) return { status: q.missing, detail: `no worker polls ${q.kind} task queue '${q.queue}'`, hint: q.hint };
+    const all = response.pollers ?? [];
+    if (all.length === 0) return { status: q.missing, detail: `no worker polls ${q.kind} task queue '${q.queue}'`, hint: q.hint };
+    // Temporal lists a stopped worker for minutes after its last poll; a live one polls at least every ~70 s.
+    const now = Date.now();
+    const pollers = all.filter((p) => now - timestampMs(p.lastAccessTime) <= STALE_POLLER_MS);
+    if (pollers.length === 0) {
+      const last = Math.max(...all.map((p) => timestampMs(p.lastAccessTime)));
+      return { status: q.missing, detail: `no live worker on ${q.kind} task queue '${q.queue}': last poll ${human((now - last) / 1000)} ago`, hint: `the worker seems stopped: ${q.hint}` };
+    }
     const identities = pollers.map((p) => p.identity ?? '?').slice(0, 3).join(', ');
     return { status: 'ok', detail: `${pollers.length} poller(s) on '${q.queue}': ${identities}${pollers.length > 3 ? ', …' : ''}` };
   }, 'Temporal answers slowly: check its load')));
