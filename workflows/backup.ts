@@ -7,13 +7,13 @@
  * `batchesPerRun` batches (or when Temporal suggests it) the workflow
  * continues as new, carrying the plan id and the running totals.
  */
-import { ApplicationFailure, CancellationScope, condition, continueAsNew, log, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, ContinueAsNew, condition, continueAsNew, log, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { BatchOutcome } from '../activities/backup';
 import type { BackupPlan, SnapshotSummary } from '../activities/engine/api';
 import type { AnomalyPolicy, BackupAnomalyInfo } from '../activities/sources/anomaly';
 import type { SpoolCommandOutput } from '../activities/sources/activities';
 import { Codes } from './codes';
-import { recordFailure, recordSuccess } from './catalog-steps';
+import { recordFailure, recordSuccess, sendNotification } from './catalog-steps';
 import type { CatalogOutcome } from './catalog-steps';
 import { asJobFailure, userError } from './failures';
 import { progressQuery } from './messages';
@@ -317,6 +317,7 @@ export async function backupWorkflow(input: BackupWorkflowInput): Promise<Backup
       postHooksStarted = true;
       await hookRun('post', input.hooks?.post ?? []);
     }
+    for (const alert of alerts) await sendAlert(alert);
     // After the commit: the snapshot is safe whatever the catalog does (bounded, never fails the backup).
     phase = 'catalog';
     const catalog = await recordSuccess({ repo: input.repo, type: 'backup', action: 'backup', target: `snapshot ${snapshot.id}`, snapshot, figures: backupFigures(totals, run) }, startedAt, input);
@@ -336,6 +337,8 @@ export async function backupWorkflow(input: BackupWorkflowInput): Promise<Backup
       ...(alerts.length === 0 ? {} : { alerts }),
     };
   } catch (err) {
+    // Continuing as new is not an ending: the next run needs the spool, and post hooks run once, at the very end.
+    if (err instanceof ContinueAsNew) throw err;
     phase = 'failed';
     // Clean up even when cancelled: the spool holds a copy of the dump; post hooks restart what pre stopped.
     await CancellationScope.nonCancellable(async () => {
@@ -345,6 +348,8 @@ export async function backupWorkflow(input: BackupWorkflowInput): Promise<Backup
       }
     });
     const failure = withCanaryAlert(asJobFailure(err), label);
+    const alert = alertOf(failure);
+    if (alert !== undefined) await sendAlert(alert);
     await recordFailure({ repo: input.repo, type: 'backup', action: 'backup', target: label, source: { host: input.host, paths: recordedPaths }, figures: backupFigures(totals, run) }, startedAt, input, failure);
     throw failure;
   }
@@ -379,15 +384,43 @@ function anomalyAlert(label: string, anomaly: BackupAnomalyInfo): BackupAlert {
 }
 
 /** A canary failure carries an alert in its details (for notifications) and is logged as one. */
+/** Sends a backup alert to the worker's notification targets (never fails the backup). */
+async function sendAlert(alert: BackupAlert): Promise<void> {
+  await sendNotification({ kind: alert.kind, severity: alert.severity, title: alert.title, summary: alert.summary, ...(alert.details === undefined ? {} : { details: alert.details }) });
+}
+
+/** The alert a failure carries in its details (canary changed), if any. */
+function alertOf(failure: unknown): BackupAlert | undefined {
+  if (!(failure instanceof ApplicationFailure)) return undefined;
+  for (const detail of failure.details ?? []) {
+    if (typeof detail === 'object' && detail !== null && 'alert' in detail) return (detail as { alert: BackupAlert }).alert;
+  }
+  return undefined;
+}
+
+/** Canary and anomaly refusals carry an alert in their details (the CLI shows it; sendAlert notifies). */
 function withCanaryAlert(failure: unknown, label: string): unknown {
-  if (!(failure instanceof ApplicationFailure) || failure.type !== Codes.canaryChanged) return failure;
-  const alert: BackupAlert = {
-    kind: 'canary-changed',
-    severity: 'error',
-    title: `Canary file changed on ${label}: backup refused`,
-    summary: `${failure.message}\nA canary file is never touched by normal work: inspect the host for ransomware. The earlier snapshots are untouched.`,
-    details: { code: Codes.canaryChanged },
-  };
+  if (!(failure instanceof ApplicationFailure)) return failure;
+  let alert: BackupAlert;
+  if (failure.type === Codes.canaryChanged) {
+    alert = {
+      kind: 'canary-changed',
+      severity: 'error',
+      title: `Canary file changed on ${label}: backup refused`,
+      summary: `${failure.message}\nA canary file is never touched by normal work: inspect the host for ransomware. The earlier snapshots are untouched.`,
+      details: { code: Codes.canaryChanged },
+    };
+  } else if (failure.type === Codes.backupAnomaly) {
+    alert = {
+      kind: 'backup-anomaly',
+      severity: 'error',
+      title: `Unusual change in backup of ${label} (backup refused)`,
+      summary: `${failure.message}\nPossible ransomware encryption or mass deletion: inspect the host. The earlier snapshots are untouched.`,
+      details: { code: Codes.backupAnomaly },
+    };
+  } else {
+    return failure;
+  }
   log.error(`ALERT ${alert.title}`, { kind: alert.kind, message: failure.message });
   return ApplicationFailure.create({
     message: failure.message,
