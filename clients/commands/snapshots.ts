@@ -25,11 +25,13 @@ interface ShowFlags {
   path?: string;
   long?: boolean;
   limit: number;
+  offset: number;
 }
 
 interface DiffFlags {
   repo?: string;
   limit: number;
+  offset: number;
   metadata?: boolean;
 }
 
@@ -51,8 +53,8 @@ export function renderSnapshotTable(snapshots: readonly SnapshotSummary[]): stri
   return [line(header), ...rows.map(line), `${snapshots.length} snapshot(s)`].join('\n');
 }
 
-function moreLine(omitted: number): string[] {
-  return omitted > 0 ? [`… ${omitted} more (raise --limit, 0 = no limit, or narrow with --path)`] : [];
+function moreLine(omitted: number, next: number): string[] {
+  return omitted > 0 ? [`… ${omitted} more (next page: --offset ${next}; --limit 0 = no limit; or narrow with --path)`] : [];
 }
 
 const DIFF_MARK: Readonly<Record<ChangeKind, string>> = { added: '+', removed: '-', modified: 'M', type: 'T', metadata: 'U' };
@@ -82,6 +84,7 @@ export function registerSnapshots(program: Command, makeContext: ContextFactory)
     .option('--path <dir>', 'list only below this directory of the snapshot (e.g. /src/docs)')
     .option('-l, --long', 'mode, size and modification time too')
     .option('--limit <n>', `entries printed at most (default ${DEFAULT_LIMIT}; 0 = all)`, nonNegativeInt, DEFAULT_LIMIT)
+    .option('--offset <n>', 'skip this many entries first (page through a large listing)', nonNegativeInt, 0)
     .action(async (ref: string, flags: ShowFlags, command: Command) => {
       const ctx = makeContext(command);
       const repo = ctx.repoUrl(repoOf(flags, command));
@@ -93,13 +96,13 @@ export function registerSnapshots(program: Command, makeContext: ContextFactory)
         let total = 0;
         for await (const { path, node } of reader.walk(treeId, prefix)) {
           total += 1;
-          if (flags.limit === 0 || entries.length < flags.limit) entries.push(listedEntry(path, node));
+          if (total > flags.offset && (flags.limit === 0 || entries.length < flags.limit)) entries.push(listedEntry(path, node));
         }
         return { snapshot, entries, total };
       });
       const { snapshot, entries, total } = out;
-      const omitted = total - entries.length;
-      ctx.print({ snapshotId: snapshot.id, time: snapshot.time, host: snapshot.host, paths: snapshot.paths, path: flags.path ?? '/', total, omitted, entries }, () => {
+      const omitted = Math.max(0, total - flags.offset - entries.length);
+      ctx.print({ snapshotId: snapshot.id, time: snapshot.time, host: snapshot.host, paths: snapshot.paths, path: flags.path ?? '/', total, offset: flags.offset, omitted, entries }, () => {
         const head = `snapshot ${shortId(snapshot.id)} of ${snapshot.host}:${snapshot.paths.join(',')} at ${snapshot.time}${flags.path === undefined ? '' : `, below ${flags.path}`}:`;
         const lines = entries.map((e) => {
           if (flags.long !== true) return e.path;
@@ -107,7 +110,8 @@ export function registerSnapshots(program: Command, makeContext: ContextFactory)
           const size = String(e.size ?? 0).padStart(12);
           return `${modeString(e.type, e.mode)} ${owner.padEnd(13)} ${size} ${e.mtime.replace(/\.\d+Z$/, 'Z')} ${e.path}${e.linkTarget === undefined ? '' : ` -> ${e.linkTarget}`}`;
         });
-        return [head, ...lines, ...moreLine(omitted), `${total} entr${total === 1 ? 'y' : 'ies'}`].join('\n');
+        const skipped = flags.offset > 0 ? [`(${Math.min(flags.offset, total)} skipped by --offset)`] : [];
+        return [head, ...skipped, ...lines, ...moreLine(omitted, flags.offset + entries.length), `${total} entr${total === 1 ? 'y' : 'ies'}`].join('\n');
       });
     });
 
@@ -119,6 +123,7 @@ export function registerSnapshots(program: Command, makeContext: ContextFactory)
     .option('-r, --repo <url>', 'repository URL')
     .option('--metadata', 'also list entries whose metadata (mode, owner, mtime) alone changed')
     .option('--limit <n>', `changes printed at most (default ${DEFAULT_LIMIT}; 0 = all); the totals always count everything`, nonNegativeInt, DEFAULT_LIMIT)
+    .option('--offset <n>', 'skip this many changes first (page through a large diff)', nonNegativeInt, 0)
     .action(async (refA: string, refB: string, flags: DiffFlags, command: Command) => {
       const ctx = makeContext(command);
       const repo = ctx.repoUrl(repoOf(flags, command));
@@ -137,21 +142,22 @@ export function registerSnapshots(program: Command, makeContext: ContextFactory)
           else totals.metadata += 1;
           totals.bytesAdded += change.kind === 'added' ? change.sizeAfter ?? 0 : change.kind === 'modified' ? Math.max(0, (change.sizeAfter ?? 0) - (change.sizeBefore ?? 0)) : 0;
           totals.bytesRemoved += change.kind === 'removed' ? change.sizeBefore ?? 0 : change.kind === 'modified' ? Math.max(0, (change.sizeBefore ?? 0) - (change.sizeAfter ?? 0)) : 0;
-          if (flags.limit === 0 || changes.length < flags.limit) changes.push(change);
+          if (listed > flags.offset && (flags.limit === 0 || changes.length < flags.limit)) changes.push(change);
         }
         return { a, b, changes, totals, listed };
       });
       const { a, b, changes, totals, listed } = out;
-      const omitted = listed - changes.length;
-      ctx.print({ from: a.id, to: b.id, totals, omitted, changes }, () => {
+      const omitted = Math.max(0, listed - flags.offset - changes.length);
+      ctx.print({ from: a.id, to: b.id, totals, offset: flags.offset, omitted, changes }, () => {
         const lines = changes.map((c) => {
           const size = c.kind === 'modified' ? `${formatBytes(c.sizeBefore ?? 0)} -> ${formatBytes(c.sizeAfter ?? 0)}` : c.sizeAfter !== undefined ? formatBytes(c.sizeAfter) : c.sizeBefore !== undefined ? formatBytes(c.sizeBefore) : '';
           return `${DIFF_MARK[c.kind]}    ${c.path}${c.type === 'dir' ? '/' : ''}${size === '' ? '' : `  (${size})`}`;
         });
         return [
           `comparing snapshot ${shortId(a.id)} (${a.time}) to ${shortId(b.id)} (${b.time}):`,
+          ...(flags.offset > 0 ? [`(${Math.min(flags.offset, listed)} skipped by --offset)`] : []),
           ...lines,
-          ...moreLine(omitted),
+          ...moreLine(omitted, flags.offset + changes.length),
           `added: ${totals.added} entries, ${formatBytes(totals.bytesAdded)}; removed: ${totals.removed} entries, ${formatBytes(totals.bytesRemoved)}; modified: ${totals.modified}${flags.metadata === true ? `; metadata only: ${totals.metadata}` : ''}`,
         ].join('\n');
       });

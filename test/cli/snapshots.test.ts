@@ -69,6 +69,12 @@ void describe('coffer snapshots show | diff', () => {
     assert.deepEqual(new Map(shown.entries.map((e) => [e.path, e.type === 'file' ? { type: e.type, size: e.size } : { type: e.type }])), expected);
     const script = shown.entries.find((e) => e.path === '/src/run.sh');
     assert.equal(script?.mode, 0o755);
+    // Paging: --offset/--limit return exactly that slice of the full listing.
+    const page = await runCoffer(['snapshots', 'show', first, '--repo', repo, '--offset', '2', '--limit', '3', '--json'], env);
+    assert.equal(page.code, 0, page.stderr);
+    const paged = JSON.parse(page.stdout) as ShowJson;
+    assert.deepEqual(paged.entries, shown.entries.slice(2, 5));
+    assert.equal(paged.omitted, shown.total - 5);
   });
 
   void it('show --path --long narrows to a directory; --limit prints a "… N more" line', async () => {
@@ -81,7 +87,7 @@ void describe('coffer snapshots show | diff', () => {
     assert.equal(limited.code, 0, limited.stderr);
     const total = Number(/^(\d+) entries$/m.exec(limited.stdout)?.[1]);
     assert.ok(total > 3);
-    assert.match(limited.stdout, new RegExp(`^… ${total - 3} more`, 'm'));
+    assert.match(limited.stdout, new RegExp(`^… ${total - 3} more \\(next page: --offset 3`, 'm'));
     const missing = await runCoffer(['snapshots', 'show', 'latest', '--repo', repo, '--path', '/src/nope'], env);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /^COFFER-E100 no \/src\/nope in this snapshot/);
