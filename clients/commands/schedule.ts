@@ -3,8 +3,18 @@
  * Temporal Schedules that start Coffer jobs (backup, retention, verify,
  * drill) on a cron expression or an interval, skipping a run while the
  * previous one is still going (overlap SKIP), and catching up missed runs
- * only within a window. `apply <file>` creates or updates every schedule of
- * a YAML/JSON file:
+ * only within a window.
+ *
+ * `apply --config coffer.yaml [--profile p]` creates or updates the
+ * schedules of a config profile: a backup schedule becomes one Temporal
+ * Schedule per source (`<prefix>/<schedule>/<source>`, each its own
+ * snapshot) whose workflow input comes from the same mapping as `coffer
+ * backup --config` (clients/profile-sources.ts); retention, verify and drill
+ * schedules one each (`<prefix>/<schedule>`). The prefix defaults to the
+ * profile's name. Re-applying updates them in place; `--prune` deletes the
+ * prefix's schedules the profile no longer has.
+ *
+ * `apply <file>` creates or updates every schedule of a YAML/JSON file:
  *
  *   schedules:
  *     - id: nightly-home
@@ -15,16 +25,19 @@
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import type { Client } from '@temporalio/client';
+import type { Client, ScheduleOptions } from '@temporalio/client';
 import { ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { parse as parseYaml } from 'yaml';
+import { loadConfig, selectProfile } from '../../activities/config/profile';
+import type { CofferConfig, ProfileConfig } from '../../activities/config/profile';
 import { InvalidInput } from '../../activities/errors';
 import { repositoryTag } from '../../workflows/ids';
 import type { CliContext } from '../context';
 import { requirePollers } from '../connection';
+import { profileScheduleJobs, proveProfileRepository } from '../profile-sources';
 import { addPolicyOptions, policyFrom } from './retention';
 import type { RetentionFlags } from './retention';
 import { collect, durationSeconds } from './common';
@@ -80,27 +93,90 @@ export function completeDefinition(def: ScheduleDefinition, ctx: CliContext): Sc
   return { ...def, input };
 }
 
-function scheduleOptions(def: ScheduleDefinition, ctx: CliContext) {
-  const host = typeof def.input.host === 'string' ? def.input.host : undefined;
+/** A schedule ready to send: from flags, a schedules file or a config profile. */
+export interface PlannedSchedule {
+  readonly id: string;
+  readonly job: Job;
+  readonly cron?: string;
+  readonly everySeconds?: number;
+  readonly catchupWindowSeconds: number;
+  readonly jitterSeconds?: number;
+  readonly overlap: ScheduleOverlapPolicy;
+  readonly paused: boolean;
+  readonly note?: string;
+  /** The workflow input (a repository URL and ids, never a secret). */
+  readonly input: object & { readonly repo: string };
+  /** The profile source a backup schedule backs up. */
+  readonly source?: string;
+}
+
+function planned(def: ScheduleDefinition): PlannedSchedule {
   return {
-    scheduleId: def.id,
-    spec: def.cron !== undefined ? { cronExpressions: [def.cron] } : { intervals: [{ every: asDuration(durationSeconds(def.every as string)) }] },
-    action: {
-      type: 'startWorkflow' as const,
-      workflowType: SCHEDULED_JOBS[def.job],
-      taskQueue: ctx.config.taskQueue,
-      // Temporal appends the scheduled time to this id, so runs stay unique business ids.
-      workflowId: `${def.job}/${repositoryTag(def.input.repo)}/${host === undefined ? '' : `${host}/`}schedule-${def.id}`,
-      args: [def.input],
-    },
-    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: asDuration(durationSeconds(def.catchupWindow ?? '1h')) },
-    state: { paused: def.paused === true, ...(def.note === undefined ? {} : { note: def.note }) },
+    id: def.id,
+    job: def.job,
+    ...(def.cron === undefined ? {} : { cron: def.cron }),
+    ...(def.every === undefined ? {} : { everySeconds: durationSeconds(def.every) }),
+    catchupWindowSeconds: durationSeconds(def.catchupWindow ?? '1h'),
+    overlap: ScheduleOverlapPolicy.SKIP,
+    paused: def.paused === true,
+    ...(def.note === undefined ? {} : { note: def.note }),
+    input: def.input,
   };
 }
 
-async function createOrUpdate(client: Client, def: ScheduleDefinition, ctx: CliContext): Promise<'created' | 'updated'> {
-  const options = scheduleOptions(def, ctx);
-  const handle = client.schedule.getHandle(def.id);
+const OVERLAP = { skip: ScheduleOverlapPolicy.SKIP, 'buffer-one': ScheduleOverlapPolicy.BUFFER_ONE, 'allow-all': ScheduleOverlapPolicy.ALLOW_ALL } as const;
+const ID_PREFIX = /^[A-Za-z0-9._@-][A-Za-z0-9._@/-]{0,120}$/;
+
+/** Every Temporal Schedule a profile's schedules make, with ids `<prefix>/<schedule>[/<source>]`. */
+export function plannedFromProfile(config: CofferConfig, profile: ProfileConfig, prefix: string, here: { host: string; hostQueue: string }): PlannedSchedule[] {
+  if (!ID_PREFIX.test(prefix)) throw new InvalidInput(`schedule id prefix '${prefix}' must be letters, digits and . _ @ / - (max 121)`);
+  const out: PlannedSchedule[] = [];
+  for (const schedule of Object.values(profile.schedules)) {
+    const note = `from ${config.file}, profile ${profile.name}, schedule ${schedule.name}`;
+    for (const job of profileScheduleJobs(config, profile, schedule, here)) {
+      out.push({
+        id: job.action === 'backup' ? `${prefix}/${schedule.name}/${job.source}` : `${prefix}/${schedule.name}`,
+        job: job.action,
+        ...(schedule.cron === undefined ? {} : { cron: schedule.cron }),
+        ...(schedule.everySeconds === undefined ? {} : { everySeconds: schedule.everySeconds }),
+        catchupWindowSeconds: schedule.catchupWindowSeconds,
+        ...(schedule.jitterSeconds === undefined ? {} : { jitterSeconds: schedule.jitterSeconds }),
+        overlap: OVERLAP[schedule.overlap],
+        paused: schedule.paused,
+        note,
+        input: job.input,
+        ...(job.action === 'backup' ? { source: job.source } : {}),
+      });
+    }
+  }
+  if (out.length === 0) throw new InvalidInput(`profile '${profile.name}' in ${config.file} has no schedules`, { hint: 'add a schedules: section to the profile (docs/configuration.md)' });
+  return out;
+}
+
+function scheduleOptions(plan: PlannedSchedule, ctx: CliContext): ScheduleOptions {
+  const host = 'host' in plan.input && typeof plan.input.host === 'string' ? plan.input.host : undefined;
+  return {
+    scheduleId: plan.id,
+    spec: {
+      ...(plan.cron !== undefined ? { cronExpressions: [plan.cron] } : { intervals: [{ every: asDuration(plan.everySeconds ?? 0) }] }),
+      ...(plan.jitterSeconds === undefined ? {} : { jitter: asDuration(plan.jitterSeconds) }),
+    },
+    action: {
+      type: 'startWorkflow' as const,
+      workflowType: SCHEDULED_JOBS[plan.job],
+      taskQueue: ctx.config.taskQueue,
+      // Temporal appends the scheduled time to this id, so runs stay unique business ids.
+      workflowId: `${plan.job}/${repositoryTag(plan.input.repo)}/${host === undefined ? '' : `${host}/`}schedule-${plan.id}`,
+      args: [plan.input],
+    },
+    policies: { overlap: plan.overlap, catchupWindow: asDuration(plan.catchupWindowSeconds) },
+    state: { paused: plan.paused, ...(plan.note === undefined ? {} : { note: plan.note }) },
+  };
+}
+
+async function createOrUpdate(client: Client, plan: PlannedSchedule, ctx: CliContext): Promise<'created' | 'updated'> {
+  const options = scheduleOptions(plan, ctx);
+  const handle = client.schedule.getHandle(plan.id);
   try {
     await handle.describe();
   } catch (err) {
@@ -108,7 +184,8 @@ async function createOrUpdate(client: Client, def: ScheduleDefinition, ctx: CliC
     await client.schedule.create(options);
     return 'created';
   }
-  await handle.update((previous) => ({ ...previous, spec: options.spec, action: options.action, policies: options.policies, state: { ...previous.state, ...options.state } }));
+  // The whole spec, action and policies are replaced (a changed cron or input takes effect); run history stays.
+  await handle.update((previous) => ({ ...previous, spec: options.spec, action: options.action, policies: { ...previous.policies, ...options.policies }, state: { ...previous.state, ...options.state } }));
   return 'updated';
 }
 
@@ -150,6 +227,63 @@ async function loadDefinitions(file: string): Promise<ScheduleDefinition[]> {
   const list = (parsed as { schedules?: unknown } | null)?.schedules;
   if (!Array.isArray(list)) throw new InvalidInput(`schedules file ${file} has no 'schedules' list`);
   return list as ScheduleDefinition[];
+}
+
+interface ApplyFlags {
+  config?: string;
+  profile?: string;
+  prefix?: string;
+  prune?: boolean;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value;
+}
+
+interface ApplyResult {
+  scheduleId: string;
+  outcome: 'created' | 'updated' | 'deleted' | 'stale';
+  job?: Job;
+  source?: string;
+}
+
+/** `apply --config`: the profile's schedules, created or updated; stale ones under the prefix reported or (--prune) deleted. */
+async function applyProfile(ctx: CliContext, configFile: string, flags: ApplyFlags): Promise<void> {
+  const config = await loadConfig(configFile);
+  const profile = selectProfile(config, flags.profile ?? nonEmpty(ctx.env.COFFER_PROFILE));
+  const prefix = flags.prefix ?? profile.name;
+  const plans = plannedFromProfile(config, profile, prefix, { host: ctx.config.host, hostQueue: ctx.config.hostTaskQueue });
+  for (const repo of new Set(plans.map((p) => p.input.repo))) await proveProfileRepository(config, profile, repo, ctx.env, async () => ctx.password());
+  const client = await ctx.client();
+  const results: ApplyResult[] = [];
+  for (const plan of plans) {
+    results.push({ scheduleId: plan.id, outcome: await createOrUpdate(client, plan, ctx), job: plan.job, ...(plan.source === undefined ? {} : { source: plan.source }) });
+  }
+  // Schedules this prefix made earlier for schedules or sources since removed from the profile.
+  const wanted = new Set(plans.map((p) => p.id));
+  for await (const listed of client.schedule.list()) {
+    if (!listed.scheduleId.startsWith(`${prefix}/`) || wanted.has(listed.scheduleId)) continue;
+    if (flags.prune !== true) {
+      results.push({ scheduleId: listed.scheduleId, outcome: 'stale' });
+      continue;
+    }
+    try {
+      await client.schedule.getHandle(listed.scheduleId).delete();
+    } catch (err) {
+      // The listing lags deletions: one already gone is what we wanted.
+      if (!(err instanceof ScheduleNotFoundError)) throw err;
+    }
+    results.push({ scheduleId: listed.scheduleId, outcome: 'deleted' });
+  }
+  ctx.print(results, () =>
+    results
+      .map((r) =>
+        r.outcome === 'stale'
+          ? `schedule ${r.scheduleId} is not in profile ${profile.name} any more (left alone; --prune deletes it)`
+          : `schedule ${r.scheduleId} ${r.outcome}${r.job === undefined ? '' : `: ${r.job}${r.source === undefined ? '' : ` of source ${r.source}`}`}`,
+      )
+      .join('\n'),
+  );
 }
 
 function specText(spec: { cronExpressions?: string[]; intervals?: { every: number | Duration }[]; calendars?: unknown[] } | undefined): string {
@@ -195,26 +329,38 @@ export function registerSchedule(program: Command, makeContext: ContextFactory):
     await ctx.proveRepository(def.input.repo);
     const client = await ctx.client();
     await requirePollers(client, ctx.config.taskQueue, 'workflow');
-    const outcome = await createOrUpdate(client, def, ctx);
+    const outcome = await createOrUpdate(client, planned(def), ctx);
     ctx.print({ scheduleId: id, outcome }, () => `schedule ${id} ${outcome}: ${def.job} ${def.cron !== undefined ? `cron '${def.cron}'` : `every ${def.every}`}, overlap skip`);
   });
 
   schedule
     .command('apply')
-    .description('create or update every schedule of a YAML/JSON file')
-    .argument('<file>', 'schedules file')
-    .action(async (file: string, _flags: unknown, command: Command) => {
+    .description("create or update every schedule of a YAML/JSON schedules file, or of a config profile (--config)")
+    .argument('[file]', 'schedules file (a `schedules:` list); omit with --config')
+    .option('-c, --config <file>', 'config file whose profile\'s schedules to apply (default: $COFFER_CONFIG)')
+    .option('-p, --profile <name>', 'profile of the config file (default: $COFFER_PROFILE, defaultProfile or the only one)')
+    .option('--prefix <text>', 'schedule ids are <prefix>/<schedule>[/<source>] (default: the profile name)')
+    .option('--prune', "delete schedules under the prefix that the profile no longer has")
+    .action(async (file: string | undefined, flags: ApplyFlags, command: Command) => {
       const ctx = makeContext(command);
-      const defs = (await loadDefinitions(file)).map((d) => completeDefinition(d, ctx));
+      const configFile = flags.config ?? (file === undefined ? nonEmpty(ctx.env.COFFER_CONFIG) : undefined);
+      if (file !== undefined && flags.config !== undefined) throw new InvalidInput('give a schedules file or --config <file>, not both');
+      if (file === undefined && configFile === undefined) throw new InvalidInput('nothing to apply', { hint: 'give a schedules file, or --config <file> [--profile p] to apply a profile\'s schedules' });
+      if (configFile !== undefined) {
+        await applyProfile(ctx, configFile, flags);
+        return;
+      }
+      const path = file as string;
+      const defs = (await loadDefinitions(path)).map((d) => completeDefinition(d, ctx));
       const seen = new Set<string>();
       for (const def of defs) {
-        if (seen.has(def.id)) throw new InvalidInput(`schedule id ${def.id} appears twice in ${file}`);
+        if (seen.has(def.id)) throw new InvalidInput(`schedule id ${def.id} appears twice in ${path}`);
         seen.add(def.id);
       }
       for (const repo of new Set(defs.map((d) => d.input.repo))) await ctx.proveRepository(repo);
       const client = await ctx.client();
       const results: { scheduleId: string; outcome: string }[] = [];
-      for (const def of defs) results.push({ scheduleId: def.id, outcome: await createOrUpdate(client, def, ctx) });
+      for (const def of defs) results.push({ scheduleId: def.id, outcome: await createOrUpdate(client, planned(def), ctx) });
       ctx.print(results, () => results.map((r) => `schedule ${r.scheduleId} ${r.outcome}`).join('\n'));
     });
 
