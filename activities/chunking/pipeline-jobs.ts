@@ -46,6 +46,36 @@ export interface UnpackResult {
   cpuMs: number;
 }
 
+/** One chunk inside a sealed range: where it is, and how to open it. */
+export interface RangeItem {
+  /** Offset and length of the sealed chunk inside the range. */
+  start: number;
+  length: number;
+  key: Uint8Array;
+  ad: Uint8Array;
+  compressed: boolean;
+  maxSize: number;
+  what: string;
+}
+
+/** Several chunks of one sealed range in one job (one message instead of one per chunk). */
+export interface UnpackRangeJob {
+  sealed: Uint8Array;
+  items: RangeItem[];
+  /** Keyed BLAKE3 key: every plaintext's chunk id is computed too. */
+  idKey: Uint8Array;
+}
+
+/** Per item: where its plaintext is in `plain`, and its chunk id; or why it failed (the caller falls back to its own path). */
+export type RangeItemResult = { start: number; length: number; id: string } | { error: string };
+
+export interface UnpackRangeResult {
+  /** All plaintexts, one after the other. */
+  plain: Buffer;
+  items: RangeItemResult[];
+  cpuMs: number;
+}
+
 export function runPack(job: PackJob): PackResult {
   const t0 = performance.now();
   const packed = compressChunk(job.data, job.level);
@@ -59,4 +89,25 @@ export function runUnpack(job: UnpackJob): UnpackResult {
   const data = decompressChunk(plain, job.compressed, job.maxSize, job.what);
   const id = job.idKey === undefined ? undefined : chunkId(job.idKey, data);
   return { data, ...(id === undefined ? {} : { id }), cpuMs: performance.now() - t0 };
+}
+
+export function runUnpackRange(job: UnpackRangeJob): UnpackRangeResult {
+  const t0 = performance.now();
+  const sealed = Buffer.from(job.sealed.buffer, job.sealed.byteOffset, job.sealed.byteLength);
+  const parts: Buffer[] = [];
+  const items: RangeItemResult[] = [];
+  let total = 0;
+  for (const item of job.items) {
+    try {
+      if (item.start < 0 || item.start + item.length > sealed.length) throw new RangeError(`${item.what}: outside the range read`);
+      const plain = open(item.key, sealed.subarray(item.start, item.start + item.length), item.ad, item.what);
+      const data = decompressChunk(plain, item.compressed, item.maxSize, item.what);
+      items.push({ start: total, length: data.length, id: chunkId(job.idKey, data) });
+      parts.push(data);
+      total += data.length;
+    } catch (err) {
+      items.push({ error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+  return { plain: Buffer.concat(parts, total), items, cpuMs: performance.now() - t0 };
 }

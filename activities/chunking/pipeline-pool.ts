@@ -18,11 +18,18 @@ import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { IntegrityError } from '../crypto/errors';
-import { runPack, runUnpack } from './pipeline-jobs';
-import type { PackJob, PackResult, UnpackJob } from './pipeline-jobs';
+import { runPack, runUnpack, runUnpackRange } from './pipeline-jobs';
+import type { PackJob, PackResult, RangeItemResult, UnpackJob, UnpackRangeJob } from './pipeline-jobs';
 import type { WorkerReply, WorkerRequest } from './pipeline-worker';
 
-export type { PackJob, PackResult, UnpackJob } from './pipeline-jobs';
+export type { PackJob, PackResult, RangeItem, RangeItemResult, UnpackJob, UnpackRangeJob } from './pipeline-jobs';
+
+export interface UnpackRangeOutput {
+  /** The sealed range, handed back (when it was given, the caller's buffer is detached: use this one). */
+  readonly sealed: Buffer;
+  readonly plain: Buffer;
+  readonly items: readonly RangeItemResult[];
+}
 
 export interface CpuPool {
   /** Compress (when smaller) and seal one chunk. */
@@ -36,6 +43,12 @@ export interface CpuPool {
    * is unusable afterwards).
    */
   unpackWithId(job: UnpackJob, options?: { giveSealed?: boolean }): Promise<{ data: Buffer; id?: string }>;
+  /**
+   * Opens, decompresses and hashes several chunks of one sealed range in one
+   * job. Items that fail carry their error message (the caller decides).
+   * `giveSealed`: as for unpackWithId; the range comes back in the output.
+   */
+  unpackRange(job: UnpackRangeJob, options?: { giveSealed?: boolean }): Promise<UnpackRangeOutput>;
   /** Jobs submitted and not yet settled: keep it bounded (e.g. ≤ 2 × size). */
   readonly inFlight: number;
   readonly size: number;
@@ -176,6 +189,21 @@ class WorkerPool implements CpuPool {
     return reply.chunkId === undefined ? { data } : { data, id: reply.chunkId };
   }
 
+  async unpackRange(job: UnpackRangeJob, options: { giveSealed?: boolean } = {}): Promise<UnpackRangeOutput> {
+    const s = job.sealed;
+    const owning = options.giveSealed === true && s.byteOffset === 0 && s.byteLength === s.buffer.byteLength && s.buffer instanceof ArrayBuffer;
+    const sealed = owning ? s : fresh(s);
+    const items = job.items.map((item) => ({ ...item, key: fresh(item.key), ad: fresh(item.ad) }));
+    const reply = await this.submit({ id: this.nextId++, op: 'unpack-range', job: { sealed, items, idKey: fresh(job.idKey) } }, [sealed.buffer as ArrayBuffer]);
+    if (!reply.ok) throw rebuildError(reply.error);
+    if (reply.op !== 'unpack-range') throw new Error('CPU pool: mismatched reply');
+    return {
+      sealed: Buffer.from(reply.sealed.buffer, reply.sealed.byteOffset, reply.sealed.byteLength),
+      plain: Buffer.from(reply.plain.buffer, reply.plain.byteOffset, reply.plain.byteLength),
+      items: reply.items,
+    };
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -208,6 +236,12 @@ class InlinePool implements CpuPool {
     if (this.closed) throw new PoolClosed();
     const r = runUnpack(job);
     return r.id === undefined ? { data: r.data } : { data: r.data, id: r.id };
+  }
+
+  async unpackRange(job: UnpackRangeJob): Promise<UnpackRangeOutput> {
+    if (this.closed) throw new PoolClosed();
+    const r = runUnpackRange(job);
+    return { sealed: Buffer.from(job.sealed.buffer, job.sealed.byteOffset, job.sealed.byteLength), plain: r.plain, items: r.items };
   }
 
   async close(): Promise<void> {

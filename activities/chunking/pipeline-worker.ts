@@ -5,14 +5,19 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { IntegrityError } from '../crypto/errors';
-import { runPack, runUnpack } from './pipeline-jobs';
-import type { PackJob, UnpackJob } from './pipeline-jobs';
+import { runPack, runUnpack, runUnpackRange } from './pipeline-jobs';
+import type { PackJob, RangeItemResult, UnpackJob, UnpackRangeJob } from './pipeline-jobs';
 
-export type WorkerRequest = { id: number; op: 'pack'; job: PackJob } | { id: number; op: 'unpack'; job: UnpackJob };
+export type WorkerRequest =
+  | { id: number; op: 'pack'; job: PackJob }
+  | { id: number; op: 'unpack'; job: UnpackJob }
+  | { id: number; op: 'unpack-range'; job: UnpackRangeJob };
 
 export type WorkerReply =
   | { id: number; ok: true; op: 'pack'; sealed: Uint8Array; compressed: boolean; plainBytes: number; packedBytes: number; cpuMs: number }
   | { id: number; ok: true; op: 'unpack'; data: Uint8Array; chunkId?: string; cpuMs: number }
+  /** `sealed`: the range handed over, handed back (transferred both ways, never copied). */
+  | { id: number; ok: true; op: 'unpack-range'; sealed: Uint8Array; plain: Uint8Array; items: RangeItemResult[]; cpuMs: number }
   | { id: number; ok: false; error: { kind: 'integrity' | 'range' | 'other'; message: string } };
 
 /** A Uint8Array that owns its whole ArrayBuffer, so transferring it moves exactly its bytes. */
@@ -26,6 +31,14 @@ function handle(req: WorkerRequest): { reply: WorkerReply; transfer: ArrayBuffer
       const r = runPack(req.job);
       const sealed = owning(r.sealed);
       return { reply: { id: req.id, ok: true, op: 'pack', sealed, compressed: r.compressed, plainBytes: r.plainBytes, packedBytes: r.packedBytes, cpuMs: r.cpuMs }, transfer: [sealed.buffer as ArrayBuffer] };
+    }
+    if (req.op === 'unpack-range') {
+      const r = runUnpackRange(req.job);
+      const plain = owning(r.plain);
+      const sealed = req.job.sealed;
+      const transfer = [plain.buffer as ArrayBuffer];
+      if (sealed.byteOffset === 0 && sealed.byteLength === sealed.buffer.byteLength) transfer.push(sealed.buffer as ArrayBuffer);
+      return { reply: { id: req.id, ok: true, op: 'unpack-range', sealed, plain, items: r.items, cpuMs: r.cpuMs }, transfer };
     }
     const r = runUnpack(req.job);
     const data = owning(r.data);

@@ -31,6 +31,7 @@ import type { StoredKey } from '../repository/key-store';
 import type { SnapshotSummary, Unlock } from './api';
 import type { ResolvedEngineOptions } from './options';
 import { OWN_READ_FROM, PackRanges } from './pack-ranges';
+import type { ChunkBytes, RangeChunk } from './pack-ranges';
 
 /** Chunks at least this large are opened and decompressed on a worker thread (smaller ones cost more to hand over). */
 const UNPACK_OFFLOAD_FROM = OWN_READ_FROM;
@@ -60,7 +61,7 @@ export class RepoCore {
     public keyFile: StoredKey,
     readonly unlock: Unlock,
   ) {
-    this.ranges = new PackRanges(backend, this.index);
+    this.ranges = new PackRanges(backend, this.index, { decoder: (sealed, chunks, pack) => this.decodeRange(sealed, chunks, pack) });
   }
 
   /** Worker threads for compression and sealing (undefined: work inline on this thread). */
@@ -189,13 +190,16 @@ export class RepoCore {
     if (loc === undefined) throw new IntegrityError(`chunk ${id} is not in the repository index (missing data)`);
     if (expectedType !== undefined && loc.type !== expectedType) throw new IntegrityError(`chunk ${id} is a ${loc.type} chunk, expected ${expectedType}`);
     const packName = Names.pack(loc.pack);
-    let sealed: Buffer;
+    let got: ChunkBytes;
     try {
-      sealed = await this.ranges.sealed(loc, signal);
+      got = await this.ranges.chunk(id, loc, signal);
     } catch (err) {
       if (err instanceof NotFound) throw new IntegrityError(`chunk ${id}: pack ${packName} is missing`, { cause: err });
       throw err;
     }
+    // Opened, decompressed and its id checked with others of its range (decodeRange).
+    if ('plain' in got) return got.plain;
+    const sealed = got.sealed;
     if (sealed.length !== loc.length) throw new IntegrityError(`chunk ${id}: pack ${packName} is truncated`);
     const cpu = loc.length >= UNPACK_OFFLOAD_FROM ? this.cpuPool() : undefined;
     if (cpu === undefined) return this.decodeBlob(id, loc, sealed, packName);
@@ -214,6 +218,27 @@ export class RepoCore {
     if (plain.length !== loc.rawLength) throw new IntegrityError(`${what}: decompressed to ${plain.length} bytes, index says ${loc.rawLength}`);
     if ((computed ?? this.idOf(loc.type, plain)) !== id) throw new IntegrityError(`${what}: content does not hash to its id`);
     return plain;
+  }
+
+  /**
+   * PackRanges' decoder: opens the announced data chunks of one sealed range
+   * in ONE CPU-pool job (one message, not one per small chunk, and off this
+   * thread). Only plaintexts whose length and chunk id match are returned.
+   */
+  private async decodeRange(sealed: Buffer, chunks: readonly RangeChunk[], packName: string): Promise<{ sealed: Buffer; plain: ReadonlyMap<string, Buffer> }> {
+    const plain = new Map<string, Buffer>();
+    const cpu = this.cpuPool();
+    if (cpu === undefined) return { sealed, plain };
+    const items = chunks.map(({ id, loc, start }) => {
+      const what = `chunk ${id} in pack ${packName}`;
+      return { start, length: loc.length, key: blobKey(this.keyring, 'data', loc.epoch, what), ad: blobAd(this.repoId, 'data', id, loc.epoch), compressed: loc.compressed, maxSize: loc.rawLength, what };
+    });
+    const out = await cpu.unpackRange({ sealed, items, idKey: this.keyring.chunkIdKey }, { giveSealed: true });
+    out.items.forEach((r, i) => {
+      const { id, loc } = chunks[i];
+      if (!('error' in r) && r.length === loc.rawLength && r.id === id) plain.set(id, out.plain.subarray(r.start, r.start + r.length));
+    });
+    return { sealed: out.sealed, plain };
   }
 
   /** Announces the chunks an operation is about to read, so pack ranges cover several of them per read. */

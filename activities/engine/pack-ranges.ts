@@ -17,6 +17,13 @@
  * for a few chunks. Ranges being loaded are shared by concurrent requests.
  * Nothing here is trusted: every chunk is still authenticated by the caller,
  * and a range that comes back short is simply not used.
+ *
+ * With a decoder (the repository's CPU pool), the announced data chunks of a
+ * new range are opened, decompressed and hashed together in ONE job off the
+ * caller's thread, instead of one by one on it; `chunk()` then hands out their
+ * verified plaintexts. A chunk the decoder could not verify is simply not
+ * handed out that way: the caller decodes its sealed bytes itself and reports
+ * what is wrong with it.
  */
 import type { Backend } from '../storage/backend';
 import type { ChunkLocation, MasterIndex } from '../repository/master-index';
@@ -45,7 +52,31 @@ interface Range {
   readonly end: number;
   /** Resolves to the bytes [start, end) or undefined when the load failed or came back short. */
   readonly bytes: Promise<Buffer | undefined>;
+  /** Chunk ids whose plaintexts are being decoded from this range (forgotten with the range). */
+  readonly decoding?: readonly string[];
 }
+
+/** A chunk inside a range, for the decoder. */
+export interface RangeChunk {
+  readonly id: string;
+  readonly loc: ChunkLocation;
+  /** Offset of its sealed bytes inside the range. */
+  readonly start: number;
+}
+
+/**
+ * Opens several chunks of one sealed range at once. Returns the plaintexts it
+ * verified completely (authenticated, decompressed, length and chunk id
+ * checked) and the range's bytes (handed back: the decoder may have moved the
+ * buffer it was given to another thread). Rejecting is allowed: the chunks
+ * are then read and decoded one by one.
+ */
+export type RangeDecoder = (sealed: Buffer, chunks: readonly RangeChunk[], pack: string) => Promise<{ sealed: Buffer; plain: ReadonlyMap<string, Buffer> }>;
+
+/** A range with fewer announced chunks than this is not worth a decoder job. */
+const DECODE_AT_LEAST = 2;
+
+export type ChunkBytes = { readonly plain: Buffer } | { readonly sealed: Buffer };
 
 export class PackRanges {
   /** Pack id → its chunks sorted by offset; rebuilt when the index changed size. */
@@ -56,12 +87,19 @@ export class PackRanges {
   private readonly rangesOfPack = new Map<string, Set<Range>>();
   private cachedBytes = 0;
   private expected: Set<string> | undefined;
+  /** Chunk id → its plaintext being decoded with a range (undefined: not verified, decode it yourself). Taken once. */
+  private readonly decoded = new Map<string, { readonly range: Range; readonly plain: Promise<Buffer | undefined> }>();
+  private readonly budget: number;
+  private readonly decoder: RangeDecoder | undefined;
 
   constructor(
     private readonly backend: Backend,
     private readonly index: MasterIndex,
-    private readonly budget = DEFAULT_BUDGET,
-  ) {}
+    options: { readonly budget?: number; readonly decoder?: RangeDecoder } = {},
+  ) {
+    this.budget = options.budget ?? DEFAULT_BUDGET;
+    this.decoder = options.decoder;
+  }
 
   /** Announces chunks about to be read (replaces an earlier announcement); undefined forgets it. */
   expect(ids: Iterable<string> | undefined): void {
@@ -69,6 +107,7 @@ export class PackRanges {
   }
 
   clear(): void {
+    this.decoded.clear();
     this.ranges.clear();
     this.rangesOfPack.clear();
     this.cachedBytes = 0;
@@ -136,6 +175,7 @@ export class PackRanges {
   private drop(range: Range): void {
     const size = this.ranges.get(range);
     if (size === undefined) return;
+    for (const id of range.decoding ?? []) if (this.decoded.get(id)?.range === range) this.decoded.delete(id);
     this.ranges.delete(range);
     const set = this.rangesOfPack.get(range.pack);
     set?.delete(range);
@@ -143,33 +183,70 @@ export class PackRanges {
     this.cachedBytes -= size;
   }
 
-  /**
-   * The stored (sealed) bytes of the chunk at `loc`, possibly read as part of
-   * a larger range. Errors of the backend (NotFound, …) are the caller's to map.
-   */
-  async sealed(loc: ChunkLocation, signal?: AbortSignal): Promise<Buffer> {
-    const from = loc.offset;
-    const to = loc.offset + loc.length;
-    for (const range of this.rangesOfPack.get(loc.pack) ?? []) {
-      if (range.start > from || range.end < to) continue;
-      this.touch(range);
-      const bytes = await range.bytes;
-      if (bytes !== undefined) return bytes.subarray(from - range.start, to - range.start);
-      break;
+  /** Announced small data chunks lying wholly inside [from, end) of `pack`. */
+  private chunksIn(pack: string, from: number, end: number, expected: ReadonlySet<string>): RangeChunk[] {
+    const out: RangeChunk[] = [];
+    for (const e of this.packEntries(pack) ?? []) {
+      if (e.offset < from || e.tree || e.length >= OWN_READ_FROM || !expected.has(e.id)) continue;
+      if (e.offset + e.length > end) break;
+      const loc = this.index.get(e.id);
+      if (loc !== undefined && loc.pack === pack && loc.offset === e.offset) out.push({ id: e.id, loc, start: e.offset - from });
     }
+    return out;
+  }
+
+  /** Starts reading the range that serves `loc` (and, with a decoder, decoding its announced chunks); undefined: read it on its own. */
+  private startRange(loc: ChunkLocation): Range | undefined {
+    const from = loc.offset;
     const end = this.rangeEnd(loc);
+    if (end === from + loc.length) return undefined;
     const name = Names.pack(loc.pack);
-    if (end === to) return this.backend.load(name, { offset: from, length: loc.length }, { signal });
-    // The range belongs to no single request, so no caller's signal may abort it; failures fall back to an exact read.
-    const bytes = this.backend.load(name, { offset: from, length: end - from }).then(
+    // The range belongs to no single request, so no caller's signal may abort it; failures fall back to exact reads.
+    const loaded = this.backend.load(name, { offset: from, length: end - from }).then(
       (b) => (b.length === end - from ? b : undefined),
       () => undefined,
     );
-    const range: Range = { pack: loc.pack, start: from, end, bytes };
+    const decoder = this.decoder;
+    const chunks = decoder === undefined || this.expected === undefined ? [] : this.chunksIn(loc.pack, from, end, this.expected);
+    if (decoder === undefined || chunks.length < DECODE_AT_LEAST) {
+      const range: Range = { pack: loc.pack, start: from, end, bytes: loaded };
+      this.add(range);
+      return range;
+    }
+    const decoding = loaded.then((b) => (b === undefined ? undefined : decoder(b, chunks, name).catch(() => undefined)));
+    const range: Range = { pack: loc.pack, start: from, end, bytes: decoding.then((r) => r?.sealed), decoding: chunks.map((c) => c.id) };
+    for (const c of chunks) this.decoded.set(c.id, { range, plain: decoding.then((r) => r?.plain.get(c.id)) });
     this.add(range);
-    const got = await bytes;
-    if (got !== undefined) return got.subarray(0, loc.length);
-    this.drop(range);
-    return this.backend.load(name, { offset: from, length: loc.length }, { signal });
+    return range;
+  }
+
+  /**
+   * The chunk `id` at `loc`: its verified plaintext when a decoder job had it,
+   * else its stored (sealed) bytes, possibly read as part of a larger range.
+   * Errors of the backend (NotFound, …) are the caller's to map.
+   */
+  async chunk(id: string, loc: ChunkLocation, signal?: AbortSignal): Promise<ChunkBytes> {
+    const from = loc.offset;
+    const to = loc.offset + loc.length;
+    let range: Range | undefined;
+    for (const r of this.rangesOfPack.get(loc.pack) ?? []) {
+      if (r.start > from || r.end < to) continue;
+      this.touch(r);
+      range = r;
+      break;
+    }
+    range ??= this.startRange(loc);
+    const decoded = this.decoded.get(id);
+    if (decoded !== undefined) {
+      this.decoded.delete(id);
+      const plain = await decoded.plain;
+      if (plain !== undefined) return { plain };
+    }
+    if (range !== undefined) {
+      const bytes = await range.bytes;
+      if (bytes !== undefined) return { sealed: bytes.subarray(from - range.start, to - range.start) };
+      this.drop(range);
+    }
+    return { sealed: await this.backend.load(Names.pack(loc.pack), { offset: from, length: loc.length }, { signal }) };
   }
 }
