@@ -25,7 +25,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import type { Client, ScheduleOptions } from '@temporalio/client';
+import type { Client, ScheduleDescription, ScheduleOptions } from '@temporalio/client';
 import { ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
 import type { Command } from 'commander';
@@ -35,6 +35,7 @@ import { loadConfig, selectProfile } from '../../activities/config/profile';
 import type { CofferConfig, ProfileConfig } from '../../activities/config/profile';
 import { InvalidInput } from '../../activities/errors';
 import { repositoryTag } from '../../workflows/ids';
+import { signScheduleAction } from '../access';
 import type { CliContext } from '../context';
 import { requirePollers } from '../connection';
 import { profileScheduleJobs, proveProfileRepository } from '../profile-sources';
@@ -175,12 +176,17 @@ function scheduleOptions(plan: PlannedSchedule, ctx: CliContext): ScheduleOption
 }
 
 async function createOrUpdate(client: Client, plan: PlannedSchedule, ctx: CliContext): Promise<'created' | 'updated'> {
-  const options = scheduleOptions(plan, ctx);
+  const unsigned = scheduleOptions(plan, ctx);
   const handle = client.schedule.getHandle(plan.id);
+  let previous: ScheduleDescription | undefined;
   try {
-    await handle.describe();
+    previous = await handle.describe();
   } catch (err) {
     if (!(err instanceof ScheduleNotFoundError)) throw err;
+  }
+  // Access control: the caller's grant is checked and a schedule credential signed into the action (docs/access.md).
+  const options = { ...unsigned, action: await signScheduleAction(ctx.env, plan.id, unsigned.action, previous?.action) };
+  if (previous === undefined) {
     await client.schedule.create(options);
     return 'created';
   }
@@ -286,10 +292,44 @@ async function applyProfile(ctx: CliContext, configFile: string, flags: ApplyFla
   );
 }
 
-function specText(spec: { cronExpressions?: string[]; intervals?: { every: number | Duration }[]; calendars?: unknown[] } | undefined): string {
+interface CalendarRange {
+  readonly start: number | string;
+  readonly end: number | string;
+  readonly step?: number;
+}
+type Calendar = Readonly<Record<'minute' | 'hour' | 'dayOfMonth' | 'month' | 'dayOfWeek', readonly CalendarRange[] | undefined>>;
+
+/** One cron field from Temporal's structured calendar (cron expressions come back in that form). */
+function cronField(ranges: readonly CalendarRange[] | undefined, whole: readonly [number | string, number | string]): string {
+  if (ranges === undefined || ranges.length === 0) return '*';
+  const name = (v: number | string): string => (typeof v === 'string' ? v.slice(0, 3).toLowerCase() : String(v));
+  return ranges
+    .map((r) => {
+      const step = r.step ?? 1;
+      if (r.start === whole[0] && r.end === whole[1] && step === 1) return '*';
+      const base = r.start === r.end ? name(r.start) : `${name(r.start)}-${name(r.end)}`;
+      return step > 1 ? `${base}/${step}` : base;
+    })
+    .join(',');
+}
+
+function calendarText(c: Calendar): string {
+  return [
+    cronField(c.minute, [0, 59]),
+    cronField(c.hour, [0, 23]),
+    cronField(c.dayOfMonth, [1, 31]),
+    cronField(c.month, ['JANUARY', 'DECEMBER']),
+    cronField(c.dayOfWeek, ['SUNDAY', 'SATURDAY']),
+  ].join(' ');
+}
+
+function specText(spec: { cronExpressions?: string[]; intervals?: { every: number | Duration }[]; calendars?: readonly unknown[] } | undefined): string {
   if (spec === undefined) return '-';
-  const parts = [...(spec.cronExpressions ?? []).map((c) => `cron '${c}'`), ...(spec.intervals ?? []).map((i) => `every ${typeof i.every === 'number' ? `${i.every / 1000}s` : i.every}`)];
-  if (parts.length === 0 && (spec.calendars?.length ?? 0) > 0) parts.push(`${spec.calendars?.length} calendar(s)`);
+  const parts = [
+    ...(spec.cronExpressions ?? []).map((c) => `cron '${c}'`),
+    ...(spec.calendars ?? []).map((c) => `cron '${calendarText(c as Calendar)}'`),
+    ...(spec.intervals ?? []).map((i) => `every ${typeof i.every === 'number' ? `${i.every / 1000}s` : i.every}`),
+  ];
   return parts.join(', ') || '-';
 }
 

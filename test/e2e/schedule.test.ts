@@ -203,6 +203,9 @@ void describe('schedules', () => {
     const after = await h.client.schedule.getHandle(filesId).describe();
     assert.ok(after.info.nextActionTimes.length > 0);
     assert.ok(nextHour(after.info.nextActionTimes).every((m) => m === 4 * 60 + 30), JSON.stringify(after.info.nextActionTimes));
+    const shown = await runCli(h, ['--json', 'schedule', 'describe', filesId]);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.equal((JSON.parse(shown.stdout) as Described).spec, "cron '30 4 * * *'");
 
     // A source removed from the profile: its schedule is reported, and deleted with --prune.
     await writeConfig('30 4 * * *', false);
