@@ -1,6 +1,6 @@
 /**
- * History stays bounded: a backup of many small files (20,000 by default;
- * COFFER_HISTORY_FILES=100000 for the full-size run) keeps every workflow run
+ * History stays bounded: a backup of 100,000 small files (the issue's size;
+ * COFFER_HISTORY_FILES for another count) keeps every workflow run
  * under 10,000 events and every payload under 256 KB, both with the engine's
  * default batch size and with tiny batches that force many batch activities
  * and continue-as-new.
@@ -15,7 +15,7 @@ import { startHarness, TEST_INIT_OPTIONS } from './harness';
 import type { Harness } from './harness';
 import { fetchAllRuns, payloadSizes } from './histories';
 
-const FILES = Number(process.env.COFFER_HISTORY_FILES ?? 20_000);
+const FILES = Number(process.env.COFFER_HISTORY_FILES ?? 100_000);
 const MAX_EVENTS = 10_000;
 const MAX_PAYLOAD = 256 * 1024;
 
