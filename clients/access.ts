@@ -10,10 +10,12 @@ import { readdir, stat } from 'node:fs/promises';
 import { loadSodium } from '../activities/crypto/sodium';
 import type { WorkflowHandle } from '@temporalio/client';
 import { authorize } from '../activities/access/authorize';
-import { CREDENTIAL_FIELD, signJobCredential } from '../activities/access/credential';
-import type { JobCredential } from '../activities/access/credential';
+import { CREDENTIAL_FIELD, isScheduleCredential, jobInputDigest, signJobCredential, signScheduleApproval, signScheduleCredential } from '../activities/access/credential';
+import type { JobCredential, ScheduleCredential, ScheduleRequest } from '../activities/access/credential';
+import { CatalogUnavailable } from '../activities/catalog/errors';
 import { accessEnforced } from '../activities/access/enforcement';
-import { IdentityUnproven } from '../activities/access/errors';
+import { ApprovalSelfSigned, IdentityUnproven } from '../activities/access/errors';
+import { InvalidInput } from '../activities/errors';
 import { readPrincipalKeyFile } from '../activities/access/key-file';
 import type { PrincipalKeyFile } from '../activities/access/key-file';
 import { Catalog } from '../activities/catalog/catalog';
@@ -115,6 +117,10 @@ async function pathOccupied(path: string): Promise<boolean> {
   }
 }
 
+/** Actions that go on, unchecked and with a warning, while the catalog cannot be reached. */
+export const CATALOG_DOWN_TOLERANT: ReadonlySet<string> = new Set(['backup', 'verify', 'drill']);
+export const CATALOG_DOWN_REASON = 'access check skipped: catalog unreachable';
+
 /**
  * The check before a job starts. Access control is on when a catalog is
  * configured and holds at least one principal; then the caller must have a
@@ -128,9 +134,24 @@ export async function checkAccess(
 ): Promise<AccessCheck> {
   const options = catalogOptionsFromEnv(env);
   if (options === undefined) return { access: 'off', reason: 'no catalog is configured (COFFER_MONGODB_URL unset or COFFER_CATALOG=off)' };
-  const catalog = await Catalog.open(options);
+  // A catalog outage must never stop backups (nor verify, drill): those go on unchecked; everything else fails closed.
+  const skipWhenDown = CATALOG_DOWN_TOLERANT.has(request.action);
+  let catalog: Catalog;
   try {
-    if (!(await accessEnforced(catalog))) return { access: 'off', reason: 'no principal is registered in the catalog yet (see docs/access.md, bootstrap)' };
+    catalog = await Catalog.open(options);
+  } catch (err) {
+    if (skipWhenDown && err instanceof CatalogUnavailable) return { access: 'off', reason: CATALOG_DOWN_REASON };
+    throw err;
+  }
+  try {
+    let enforced: boolean;
+    try {
+      enforced = await accessEnforced(catalog);
+    } catch (err) {
+      if (skipWhenDown) return { access: 'off', reason: CATALOG_DOWN_REASON };
+      throw err;
+    }
+    if (!enforced) return { access: 'off', reason: 'no principal is registered in the catalog yet (see docs/access.md, bootstrap)' };
     if (identity === undefined) throw new IdentityUnproven('access control is on and no caller identity is set');
     await checkRegisteredKey(catalog, identity);
     const target = { repoId: request.repoId ?? '(new repository)', ...(request.object === undefined ? {} : { object: request.object }) };
@@ -190,4 +211,101 @@ export function watchApprovals(handle: WorkflowHandle, write: (line: string) => 
     stopped = true;
     clearInterval(timer);
   };
+}
+
+/** The parts of a Temporal schedule action a schedule credential covers. */
+export interface ScheduleActionShape {
+  readonly workflowType?: unknown;
+  readonly workflowId?: unknown;
+  readonly args?: unknown;
+}
+
+interface CheckedAction {
+  readonly workflowType: string;
+  readonly workflowId: string;
+  readonly args: readonly unknown[];
+  readonly input: Record<string, unknown>;
+}
+
+function checkedAction(action: ScheduleActionShape): CheckedAction {
+  const { workflowType, workflowId, args } = action;
+  if (typeof workflowType !== 'string' || typeof workflowId !== 'string' || !Array.isArray(args)) {
+    throw new InvalidInput('the schedule action must name its workflow type and workflow id and have arguments');
+  }
+  const input: unknown = args[0];
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new InvalidInput(`the schedule's ${workflowType} action has no input object`);
+  return { workflowType, workflowId, args: args as unknown[], input: input as Record<string, unknown> };
+}
+
+function scheduleRequest(scheduleId: string, action: CheckedAction, unsigned: Record<string, unknown>): ScheduleRequest {
+  return { scheduleId, workflowIdBase: action.workflowId, workflowType: action.workflowType, input: unsigned };
+}
+
+function withoutCredential(input: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(input).filter(([k]) => k !== CREDENTIAL_FIELD));
+}
+
+/**
+ * `schedule create|apply`: checks the caller may run the scheduled action,
+ * then signs a schedule credential into the action's input (docs/access.md,
+ * scheduled runs). Unchanged when access control is off. `previous` is the
+ * schedule's current action: its approval is kept when the new action is
+ * the same input signed by the same principal (re-applying an unchanged
+ * policy keeps it approved; any change needs a new approval).
+ */
+export async function signScheduleAction<A extends ScheduleActionShape>(env: Env, scheduleId: string, action: A, previous?: ScheduleActionShape): Promise<A> {
+  const checked = checkedAction(action);
+  const what = await actionOf(checked.workflowType, checked.input);
+  const identity = await callerIdentity(env);
+  if (what !== undefined) {
+    const access = await checkAccess(env, identity, { action: what.action, ...(what.object === undefined ? {} : { object: what.object }) });
+    if (access.access === 'off') {
+      process.stderr.write(`warning: access control is off: ${access.reason}\n`);
+      return action;
+    }
+    if (access.requiresApproval) {
+      process.stderr.write(`${what.action}: schedule ${scheduleId} runs only once a second principal approves it: coffer approve --schedule ${scheduleId}\n`);
+    }
+  }
+  if (identity === undefined) return action;
+  const unsigned = withoutCredential(checked.input);
+  let auth: ScheduleCredential = await signScheduleCredential(identity.keyFile, scheduleRequest(scheduleId, checked, unsigned));
+  const before = previous?.args !== undefined && Array.isArray(previous.args) ? (previous.args[0] as Record<string, unknown> | undefined)?.[CREDENTIAL_FIELD] : undefined;
+  if (isScheduleCredential(before)) {
+    const old = before as ScheduleCredential;
+    const same = old.principalId === auth.principalId && old.inputDigest === auth.inputDigest && old.workflowIdBase === auth.workflowIdBase && previous?.workflowType === checked.workflowType;
+    if (old.approval !== undefined && same) auth = { ...auth, approval: old.approval };
+  }
+  return { ...action, args: [{ ...unsigned, [CREDENTIAL_FIELD]: auth }, ...checked.args.slice(1)] };
+}
+
+/**
+ * `coffer approve --schedule <id>`: the schedule's action with the
+ * approver's signature added. Refuses an action nobody signed and
+ * self-approval; the workflow checks the rest at every run.
+ */
+export async function approveScheduleAction<A extends ScheduleActionShape>(
+  keyFile: PrincipalKeyFile,
+  scheduleId: string,
+  action: A,
+): Promise<{ action: A; requestedBy: string; workflowType: string; input: Record<string, unknown> }> {
+  const checked = checkedAction(action);
+  const auth = checked.input[CREDENTIAL_FIELD];
+  if (!isScheduleCredential(auth)) {
+    throw new InvalidInput(`schedule ${scheduleId} carries no schedule credential: create or apply it again while access control is on`);
+  }
+  const credential = auth as ScheduleCredential;
+  if (credential.scheduleId !== scheduleId || credential.workflowIdBase !== checked.workflowId) {
+    throw new InvalidInput(`the credential of schedule ${scheduleId} was made for another schedule or action: apply the schedule again`);
+  }
+  const unsigned = withoutCredential(checked.input);
+  if (jobInputDigest(unsigned) !== credential.inputDigest) {
+    throw new InvalidInput(`schedule ${scheduleId}'s action was changed after ${credential.principalId} signed it: apply it again first`);
+  }
+  if (keyFile.principalId === credential.principalId) {
+    throw new ApprovalSelfSigned(`${keyFile.principalId} made schedule ${scheduleId} and cannot approve it`);
+  }
+  const approval = await signScheduleApproval(keyFile, scheduleRequest(scheduleId, checked, unsigned), credential.principalId);
+  const signed = { ...unsigned, [CREDENTIAL_FIELD]: { ...credential, approval } };
+  return { action: { ...action, args: [signed, ...checked.args.slice(1)] }, requestedBy: credential.principalId, workflowType: checked.workflowType, input: unsigned };
 }

@@ -14,9 +14,10 @@
  *    A valid signed rejection, or the deadline, ends the job without acting:
  *    COFFER-E403 ApprovalRefused, non-retryable.
  */
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { ActivityFailure, ApplicationFailure, condition, defineQuery, defineSignal, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Approval, ApprovalRequest, VerifiedApproval } from '../activities/access/approval';
-import type { JobCredential } from '../activities/access/credential';
+import type { JobCredential, ScheduleCredential } from '../activities/access/credential';
 import type { AccessJobActivities, AuthorizeJobResult } from '../activities/access/job-activities';
 import { Codes } from './codes';
 import { userError } from './failures';
@@ -52,8 +53,8 @@ export const approvalQuery = defineQuery<ApprovalState>('approval');
 
 /** The input fields every gated workflow accepts. */
 export interface AccessInput {
-  /** Signed by the caller's principal key (clients/context.ts); never a secret. */
-  readonly auth?: JobCredential;
+  /** Signed by the caller's principal key (clients/context.ts), or by a schedule's creator (clients/access.ts); never a secret. */
+  readonly auth?: JobCredential | ScheduleCredential;
   /** How long approvers have (ms, default 1 h). */
   readonly approvalTimeoutMs?: number;
 }
@@ -108,6 +109,25 @@ function hostAccessActivities(taskQueue: string): AccessJobActivities {
   });
 }
 
+/** Set by Temporal on every run a Schedule starts (also on `schedule trigger`): the schedule's id. */
+const SCHEDULED_BY = defineSearchAttributeKey('TemporalScheduledById', SearchAttributeType.KEYWORD);
+
+/** The schedule that started this run, if any. */
+function optionalScheduledBy(): { scheduledBy?: string } {
+  const id = scheduledBy();
+  return id === undefined ? {} : { scheduledBy: id };
+}
+
+function scheduledBy(): string | undefined {
+  const info = workflowInfo();
+  const typed = info.typedSearchAttributes.get(SCHEDULED_BY);
+  if (typeof typed === 'string' && typed !== '') return typed;
+  // Older servers send the attribute without its type metadata: read the untyped map.
+  const untyped = info.searchAttributes?.TemporalScheduledById;
+  const first: unknown = Array.isArray(untyped) ? untyped[0] : undefined;
+  return typeof first === 'string' && first !== '' ? first : undefined;
+}
+
 /** Does a restore onto this target replace something that exists and is not empty? */
 export async function restoreTargetOccupied(hostQueue: string, target: string): Promise<boolean> {
   return (await hostAccessActivities(hostQueue).inspectRestoreTarget({ target })).nonEmpty;
@@ -130,12 +150,28 @@ export async function accessGate(options: GateOptions): Promise<AccessDecision> 
     startedAt: info.startTime.toISOString(),
     input: unsigned,
     ...(auth === undefined ? {} : { credential: auth }),
+    ...(auth !== undefined && 'kind' in auth && auth.kind === 'schedule' ? optionalScheduledBy() : {}),
     action: options.action,
     ...(options.object === undefined ? {} : { object: options.object }),
   });
   if (decision.access === 'off') {
     log.warn(`access control is off (${decision.reason}): ${options.action} runs unchecked`);
     return { access: 'off' };
+  }
+  if (decision.scheduleId !== undefined) {
+    // A scheduled run: nobody is there to approve it now. The approval is in the schedule's credential or the run refuses.
+    if (decision.requiresApproval) {
+      const problem = decision.approvalProblem ?? 'the schedule has no valid approval';
+      await accessActivities().auditAccessEvent({
+        repo: options.repo, eventId: `${info.workflowId}/approval-refused/schedule`, principal: decision.principalId,
+        action: 'approval.refused', target: `${options.action} schedule ${decision.scheduleId}`, outcome: 'refused schedule-unapproved', workflowId: info.workflowId,
+      });
+      throw userError(Codes.approvalRefused, `${options.action} by schedule ${decision.scheduleId} is not approved: ${problem}; nothing was done`,
+        `a second principal must approve the schedule's current action: coffer approve --schedule ${decision.scheduleId}`);
+    }
+    if (decision.approvedBy !== undefined) {
+      return { access: 'on', repoId: decision.repoId, principalId: decision.principalId, approvedBy: decision.approvedBy };
+    }
   }
   if (!decision.requiresApproval) return { access: 'on', repoId: decision.repoId, principalId: decision.principalId };
   if (options.deferApproval === true) return { access: 'on', repoId: decision.repoId, principalId: decision.principalId, approvalPending: true };

@@ -20,8 +20,9 @@ import type { RepositoryCache } from '../repositories';
 import { createApprovalRequest, verifyApproval } from './approval';
 import type { Approval, ApprovalRequest, VerifiedApproval } from './approval';
 import { authorize } from './authorize';
-import { verifyJobCredential } from './credential';
-import type { JobCredential } from './credential';
+import { isScheduleCredential, verifyJobCredential, verifyScheduleCredential } from './credential';
+import type { JobCredential, ScheduleCredential } from './credential';
+import { AccessDenied } from './errors';
 import { accessEnforced } from './enforcement';
 
 /** A catalog, an opener of one, or a provider (the worker's lazily connected catalog). */
@@ -44,7 +45,9 @@ export interface AuthorizeJobInput {
   readonly startedAt: string;
   /** The workflow's input without its credential: what the credential's signature covers. */
   readonly input: unknown;
-  readonly credential?: JobCredential;
+  readonly credential?: JobCredential | ScheduleCredential;
+  /** The TemporalScheduledById search attribute of the run: the schedule that started it, if any. */
+  readonly scheduledBy?: string;
   /** What the job is about to do (activities/access/roles.ts ACTIONS). */
   readonly action: string;
   readonly object?: string;
@@ -58,6 +61,12 @@ export type AuthorizeJobResult =
       readonly principalId: string;
       readonly role: string;
       readonly requiresApproval: boolean;
+      /** Started by this schedule, on its creator's schedule credential. */
+      readonly scheduleId?: string;
+      /** A scheduled sensitive action: who approved the schedule's action (requiresApproval is then false). */
+      readonly approvedBy?: string;
+      /** A scheduled sensitive action without a valid approval: why (the run must refuse, nobody waits on a schedule). */
+      readonly approvalProblem?: string;
     };
 
 export interface RequestJobApprovalInput {
@@ -97,12 +106,41 @@ export function accessJobActivities(deps: AccessActivityDeps) {
   const getCatalog = catalogGetter(deps.catalog);
   const now = deps.now ?? (() => new Date());
 
+  /**
+   * A run started by a schedule: the creator's signature, the run really
+   * being that schedule's, the creator's grant valid NOW (revoking it stops
+   * the runs), and for a sensitive action an approval signed by a second
+   * principal whose grant allows the action now.
+   */
+  async function authorizeScheduledRun(catalog: Catalog, input: AuthorizeJobInput): Promise<AuthorizeJobResult> {
+    const verified = await verifyScheduleCredential(
+      input.credential,
+      { workflowId: input.workflowId, workflowType: input.workflowType, input: input.input, ...(input.scheduledBy === undefined ? {} : { scheduledBy: input.scheduledBy }) },
+      catalog,
+    );
+    const repoId = await deps.repositories.use(input.repo, async (repository) => repository.id);
+    const target = input.object === undefined ? { repoId } : { repoId, object: input.object };
+    const at = now();
+    const granted = await authorize(catalog, verified.principalId, input.action, target, at);
+    const base = { access: 'on' as const, repoId, principalId: verified.principalId, role: granted.role, scheduleId: verified.scheduleId };
+    if (!granted.requiresApproval) return { ...base, requiresApproval: false };
+    if (verified.approverId === undefined) return { ...base, requiresApproval: true, approvalProblem: verified.approvalProblem ?? 'no approval' };
+    try {
+      await authorize(catalog, verified.approverId, input.action, target, at);
+    } catch (err) {
+      if (!(err instanceof AccessDenied)) throw err;
+      return { ...base, requiresApproval: true, approvalProblem: `the approver ${verified.approverId} may not approve ${input.action} any more: ${err.message}` };
+    }
+    return { ...base, requiresApproval: false, approvedBy: verified.approverId };
+  }
+
   return {
     async authorizeJob(input: AuthorizeJobInput): Promise<AuthorizeJobResult> {
       return runActivity(deps.metrics, async () => {
         if (getCatalog === undefined) return { access: 'off', reason: 'no catalog is configured on the worker' };
         const catalog = await getCatalog();
         if (!(await accessEnforced(catalog))) return { access: 'off', reason: 'no principal is registered in the catalog yet' };
+        if (isScheduleCredential(input.credential)) return authorizeScheduledRun(catalog, input);
         const principalId = await verifyJobCredential(
           input.credential,
           { workflowId: input.workflowId, workflowType: input.workflowType, input: input.input },
