@@ -27,7 +27,8 @@ void describe('replay of recorded histories', () => {
   const recorded: { name: string; handle: WorkflowHandleWithFirstExecutionRunId }[] = [];
 
   before(async () => {
-    h = await startHarness({ engine: { batchFiles: 4 } });
+    // With a catalog, so every workflow's catalog step (record, audit, head) is in its history.
+    h = await startHarness({ engine: { batchFiles: 4 }, catalog: true });
   });
   after(async () => h.close());
 
@@ -52,8 +53,18 @@ void describe('replay of recorded histories', () => {
     await record('verify', 'verifyWorkflow', { repo, level: 'read-data' });
     await record('drill', 'drDrillWorkflow', { repo, ...host });
     await record('retention-dry-run', 'retentionWorkflow', { repo, policy: { keepLast: 1 }, dryRun: true });
+    // A second key to remove (added with the engine: a new passphrase never travels through a workflow).
+    const deps = h.deps;
+    assert.ok(deps !== undefined);
+    const extraKey = await deps.repositories.use(repo, async (r) => r.addKey({ passphrase: 'a second passphrase' }, 'replay'));
+    await record('remove-key', 'removeKeyWorkflow', { repo, keyId: extraKey.id });
     await record('rotate-keys', 'rotateKeysWorkflow', { repo, packsPerBatch: 1, batchesPerRun: 2 });
     await record('replicate', 'replicateWorkflow', { source: repo, destination: join(h.tmp, 'replica'), initDestination: true, initOptions: TEST_INIT_OPTIONS });
+
+    await record('catalog-rebuild', 'catalogRebuildWorkflow', { repo });
+    await record('catalog-check', 'catalogCheckWorkflow', { repo });
+    await record('audit-verify', 'auditVerifyWorkflow', { repo });
+    await record('report-inputs', 'reportInputsWorkflow', { repo });
 
     // A cancelled backup: cancel once it is uploading.
     const big = join(h.tmp, 'big');

@@ -26,7 +26,10 @@ void test('saved histories of every workflow replay deterministically', async ()
   }
   const files = (await readdir(DIR)).filter((f) => f.endsWith('.history.bin')).sort();
   const kinds = new Set(files.map((f) => f.replace(/(-run\d+)?\.history\.bin$/, '')));
-  for (const kind of ['init', 'backup-multi-run', 'backup-cancelled', 'restore', 'restore-target-not-empty', 'verify', 'drill', 'retention-dry-run', 'rotate-keys', 'replicate', 'drill-v1-before-report']) {
+  for (const kind of ['init', 'backup-multi-run', 'backup-cancelled', 'restore', 'restore-target-not-empty', 'verify', 'drill', 'retention-dry-run', 'rotate-keys', 'replicate', 'drill-v1-before-report',
+    // Recorded after the catalog, access and sources steps (patched) landed, with a catalog.
+    'init-v2', 'backup-multi-run-v2', 'backup-cancelled-v2', 'restore-v2', 'verify-v2', 'drill-v2', 'retention-dry-run-v2', 'rotate-keys-v2', 'replicate-v2',
+    'remove-key', 'catalog-rebuild', 'catalog-check', 'audit-verify', 'report-inputs']) {
     assert.ok(kinds.has(kind), `a saved history of ${kind}`);
   }
   const histories = await Promise.all(
