@@ -152,6 +152,11 @@ void describe('scheduled runs under access control', () => {
     // bob approves the new policy; then alice loses her grant: the schedule's runs stop (E501), nothing deleted.
     const again = await runCli(h, ['approve', '--schedule', id], as('bob'));
     assert.equal(again.code, 0, again.stderr);
+    // The approved action copied out of the schedule and started by hand (not by the schedule) is refused.
+    const action = (await h.client.schedule.getHandle(id).describe()).action;
+    const copied = action.args?.[0];
+    await refusedWith(h.run('retentionWorkflow', copied, `${action.workflowId}-2026-01-01T00:00:00Z`), 'COFFER-E550');
+    assert.equal(await snapshotCount(), 3);
     assert.equal(await catalog.revokeGrant(grants.alice), true);
     await refusedWith((await triggerRun(id)).result, 'COFFER-E501');
     assert.equal(await snapshotCount(), 3);
