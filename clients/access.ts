@@ -119,7 +119,7 @@ async function pathOccupied(path: string): Promise<boolean> {
 
 /** Actions that go on, unchecked and with a warning, while the catalog cannot be reached. */
 export const CATALOG_DOWN_TOLERANT: ReadonlySet<string> = new Set(['backup', 'verify', 'drill']);
-export const CATALOG_DOWN_REASON = 'access check skipped: catalog unreachable';
+export const CATALOG_DOWN_REASON = 'the catalog is unreachable, so this backup/verify/drill runs without an access check';
 
 /**
  * The check before a job starts. Access control is on when a catalog is
