@@ -31,7 +31,8 @@ export interface CallerIdentity {
 }
 
 export type AccessCheck =
-  | { readonly access: 'off'; readonly reason: string }
+  /** `warn`: say so on stderr (a catalog without principals, or unreachable); a deployment with no catalog at all is not warned about on every command. */
+  | { readonly access: 'off'; readonly reason: string; readonly warn: boolean }
   | { readonly access: 'on'; readonly principalId: string; readonly role: string; readonly requiresApproval: boolean };
 
 function nonEmpty(value: string | undefined): string | undefined {
@@ -133,14 +134,14 @@ export async function checkAccess(
   request: { readonly action: string; readonly repoId?: string; readonly object?: string },
 ): Promise<AccessCheck> {
   const options = catalogOptionsFromEnv(env);
-  if (options === undefined) return { access: 'off', reason: 'no catalog is configured (COFFER_MONGODB_URL unset or COFFER_CATALOG=off)' };
+  if (options === undefined) return { access: 'off', reason: 'no catalog is configured (COFFER_MONGODB_URL unset or COFFER_CATALOG=off)', warn: false };
   // A catalog outage must never stop backups (nor verify, drill): those go on unchecked; everything else fails closed.
   const skipWhenDown = CATALOG_DOWN_TOLERANT.has(request.action);
   let catalog: Catalog;
   try {
     catalog = await Catalog.open(options);
   } catch (err) {
-    if (skipWhenDown && err instanceof CatalogUnavailable) return { access: 'off', reason: CATALOG_DOWN_REASON };
+    if (skipWhenDown && err instanceof CatalogUnavailable) return { access: 'off', reason: CATALOG_DOWN_REASON, warn: true };
     throw err;
   }
   try {
@@ -148,10 +149,10 @@ export async function checkAccess(
     try {
       enforced = await accessEnforced(catalog);
     } catch (err) {
-      if (skipWhenDown) return { access: 'off', reason: CATALOG_DOWN_REASON };
+      if (skipWhenDown) return { access: 'off', reason: CATALOG_DOWN_REASON, warn: true };
       throw err;
     }
-    if (!enforced) return { access: 'off', reason: 'no principal is registered in the catalog yet (see docs/access.md, bootstrap)' };
+    if (!enforced) return { access: 'off', reason: 'no principal is registered in the catalog yet (see docs/access.md, bootstrap)', warn: true };
     if (identity === undefined) throw new IdentityUnproven('access control is on and no caller identity is set');
     await checkRegisteredKey(catalog, identity);
     const target = { repoId: request.repoId ?? '(new repository)', ...(request.object === undefined ? {} : { object: request.object }) };
@@ -260,7 +261,7 @@ export async function signScheduleAction<A extends ScheduleActionShape>(env: Env
   if (what !== undefined) {
     const access = await checkAccess(env, identity, { action: what.action, ...(what.object === undefined ? {} : { object: what.object }) });
     if (access.access === 'off') {
-      process.stderr.write(`warning: access control is off: ${access.reason}\n`);
+      if (access.warn) process.stderr.write(`warning: access control is off: ${access.reason}\n`);
       return action;
     }
     if (access.requiresApproval) {

@@ -159,7 +159,9 @@ export class CliContext {
     if (what !== undefined) {
       const repoId = this.repoIds.get(start.repo);
       const checked = await checkAccess(this.env, identity, { action: what.action, ...(repoId === undefined ? {} : { repoId }), ...(what.object === undefined ? {} : { object: what.object }) });
-      if (checked.access === 'off') process.stderr.write(`warning: access control is off: ${checked.reason}\n`);
+      if (checked.access === 'off') {
+        if (checked.warn) process.stderr.write(`warning: access control is off: ${checked.reason}\n`);
+      }
       else if (checked.requiresApproval && this.options.json !== true) {
         process.stderr.write(`${what.action} needs the signed approval of a second principal: the job will wait for \`coffer approve ${workflowId}\`\n`);
       }
