@@ -15,9 +15,11 @@
  */
 import { extname, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { loadConfig, selectProfile } from '../../activities/config/profile';
+import { backendOptions, loadConfig, resolveBackendEnv, resolveRepositoryPassword, selectProfile } from '../../activities/config/profile';
 import type { CofferConfig, ProfileConfig } from '../../activities/config/profile';
+import { createEngine } from '../../activities/engine';
 import { InvalidInput } from '../../activities/errors';
+import { openBackend } from '../../activities/storage/url';
 import type { ReportInputs } from '../../activities/report-inputs';
 import {
   algorithmsFromRepoConfig,
@@ -85,8 +87,24 @@ async function target(ctx: CliContext, flags: CommonFlags): Promise<Target> {
   return { repo: flags.repo === undefined ? profileRepoUrl(config, profile) : ctx.repoUrl(flags.repo), config, profile };
 }
 
-async function gather(ctx: CliContext, repo: string, audit: boolean): Promise<ReportInputsResult> {
-  await ctx.proveRepository(repo);
+/**
+ * The user must know the repository password (the worker holds its own copy):
+ * with a profile, its password reference and storage settings, like `backup --config`.
+ */
+async function proveAccess(ctx: CliContext, where: Target): Promise<void> {
+  if (where.config === undefined || where.profile === undefined) return ctx.proveRepository(where.repo);
+  const password = (await resolveRepositoryPassword(where.config, where.profile, ctx.env)) ?? (await ctx.password());
+  const backend = await openBackend(where.repo, backendOptions(where.config, where.profile), await resolveBackendEnv(where.config, where.profile, ctx.env));
+  try {
+    await (await createEngine().open(backend, { passphrase: password })).close();
+  } finally {
+    await backend.close();
+  }
+}
+
+async function gather(ctx: CliContext, where: Target, audit: boolean): Promise<ReportInputsResult> {
+  await proveAccess(ctx, where);
+  const repo = where.repo;
   const { result } = await ctx.runJob<ReportInputsInput, ReportInputsResult>({ workflow: 'reportInputsWorkflow', job: 'report', repo, input: { repo, audit } });
   if (result === undefined) throw new InvalidInput('a report cannot be detached: it is written by this command', { hint: 'run it without --detach' });
   return result;
@@ -229,7 +247,7 @@ export function registerReport(program: Command, makeContext: ContextFactory): v
     async (flags: CommonFlags, command: Command) => {
       const ctx = makeContext(command);
       const where = await target(ctx, flags);
-      const { inputs } = await gather(ctx, where.repo, false);
+      const { inputs } = await gather(ctx, where, false);
       const data = drillData(inputs, objectivesFor(flags, where.profile, inputs));
       const json = drillReportJson(data);
       const out = outputPath(flags, 'drill');
@@ -254,7 +272,7 @@ export function registerReport(program: Command, makeContext: ContextFactory): v
     .action(async (flags: ComplianceFlags, command: Command) => {
       const ctx = makeContext(command);
       const where = await target(ctx, flags);
-      const { inputs, audit } = await gather(ctx, where.repo, true);
+      const { inputs, audit } = await gather(ctx, where, true);
       const temporal = await temporalEvidence(await ctx.client(), where.repo);
       const objectives = objectivesFor(flags, where.profile, inputs);
       const auditFacts = auditEvidence(audit);

@@ -142,6 +142,51 @@ void test('report compliance: algorithms, keys, sources, drills and a verified a
   assert.match(text, /not a certification/);
 });
 
+void test('report compliance --config: the profile\'s repository, sources (a never-backed-up one is stale), retention policy and objectives', async () => {
+  const config = join(h.tmp, 'coffer.yaml');
+  await writeFile(
+    config,
+    [
+      'version: 1',
+      'profiles:',
+      '  main:',
+      '    repository:',
+      `      url: ${repo}`,
+      '    sources:',
+      '      docs:',
+      `        paths: [${source}]`,
+      `        host: ${h.host}`,
+      '      never:',
+      `        paths: [${join(h.tmp, 'never-backed-up')}]`,
+      `        host: ${h.host}`,
+      '    retention:',
+      '      keepDaily: 7',
+      '      keepWeekly: 4',
+      '    schedules:',
+      '      prune:',
+      '        action: retention',
+      "        cron: '0 3 * * *'",
+      '    drill:',
+      '      rtoSeconds: 900',
+      '      rpoSeconds: 7200',
+      '',
+    ].join('\n'),
+  );
+  const file = join(out, 'compliance-profile.json');
+  ok(await runCli(h, ['report', 'compliance', '--config', config, '--output', file]), 'report compliance --config');
+  const report = JSON.parse(await readFile(file, 'utf8')) as ComplianceReportJson;
+  assert.deepEqual(report.drills.objectives, { rtoSeconds: 900, rpoSeconds: 7200 });
+  const byName = new Map(report.sources.map((s) => [s.name, s]));
+  assert.equal(byName.get('docs')?.stale, false);
+  assert.ok(byName.get('docs')?.lastSuccess !== undefined);
+  assert.equal(byName.get('never')?.stale, true);
+  assert.equal(byName.get('never')?.lastSuccess, undefined);
+  assert.equal(report.sources.length, 2, 'the repository\'s only source is the profile\'s docs source');
+  const policy = report.retention.find((r) => r.name === 'profile main');
+  assert.deepEqual(policy?.policy, { keepDaily: 7, keepWeekly: 4 });
+  assert.equal(policy?.schedule, 'cron 0 3 * * *');
+});
+
 void test('report: a user mistake is one line with a code, no stack', async () => {
   const run = await runCli(h, ['report', 'drill']);
   assert.equal(run.code, 2);
