@@ -20,7 +20,7 @@ import type { Harness } from '../e2e/harness';
 const exec = promisify(execFile);
 const ROOT = resolve(__dirname, '..', '..');
 const OUT = join(ROOT, '.data', 'progress-tmux');
-const FILES = 32;
+const FILES = 48;
 const FILE_MIB = 10;
 
 let h: Harness;
