@@ -104,6 +104,14 @@ export async function actionOf(workflow: string, input: unknown): Promise<{ acti
       return { action: 'key.rotate' };
     case 'removeKeyWorkflow':
       return { action: 'key.remove', ...(typeof i.keyId === 'string' ? { object: i.keyId } : {}) };
+    case 'reportInputsWorkflow':
+      return { action: 'audit.read' };
+    case 'auditVerifyWorkflow':
+      return { action: 'audit.verify' };
+    case 'catalogCheckWorkflow':
+      return { action: 'catalog.verify' };
+    case 'catalogRebuildWorkflow':
+      return { action: 'catalog.rebuild' };
     default:
       return undefined;
   }

@@ -125,6 +125,11 @@ void test('the CLI check: identity from the environment, registered key, grant f
   await writeFile(occupied, 'x');
   assert.deepEqual(await actionOf('restoreWorkflow', { target: occupied, overwrite: true }), { action: 'restore.overwrite', object: occupied });
   assert.deepEqual(await actionOf('restoreWorkflow', { target: join(dir, 'new'), overwrite: true }), { action: 'restore', object: join(dir, 'new') });
+  // Reports and catalog operations are checked too: an auditor may read and verify, only an admin rebuild.
+  assert.deepEqual(await actionOf('reportInputsWorkflow', { repo: 'r' }), { action: 'audit.read' });
+  assert.deepEqual(await actionOf('auditVerifyWorkflow', { repo: 'r' }), { action: 'audit.verify' });
+  assert.deepEqual(await actionOf('catalogCheckWorkflow', { repo: 'r' }), { action: 'catalog.verify' });
+  assert.deepEqual(await actionOf('catalogRebuildWorkflow', { repo: 'r' }), { action: 'catalog.rebuild' });
   assert.deepEqual(await actionOf('retentionWorkflow', { dryRun: false }), { action: 'snapshot.delete' });
   assert.deepEqual(await actionOf('retentionWorkflow', { dryRun: true }), { action: 'retention.run' });
   assert.deepEqual(await actionOf('rotateKeysWorkflow', {}), { action: 'key.rotate' });
