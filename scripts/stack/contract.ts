@@ -10,7 +10,9 @@ function portOffset(): number {
   const raw = process.env.COFFER_STACK_PORT_OFFSET ?? '0';
   const offset = Number(raw);
   if (!Number.isInteger(offset) || offset < 0 || offset > 30000) {
-    throw new Error(`COFFER_STACK_PORT_OFFSET must be an integer from 0 to 30000, not '${raw}'`);
+    // Read when the stack script loads, before its error handler exists: a user mistake gets one line, not a trace.
+    console.error(`stack: COFFER_STACK_PORT_OFFSET must be an integer from 0 to 30000, not '${raw}'`);
+    process.exit(2);
   }
   return offset;
 }
