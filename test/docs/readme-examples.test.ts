@@ -15,8 +15,8 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, readFile, realpath, rm, stat } from 'node:fs/promises';
+import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { MongoClient } from 'mongodb';
@@ -101,6 +101,9 @@ void test('README: every marked example runs for real (stack, build, worker, bac
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('COFFER_') || k === 'COFFER_STACK_PORT_OFFSET') env[k] = v;
   Object.assign(env, { HOME: home, COFFER_TASK_QUEUE: `coffer-${id}`, COFFER_CATALOG_DB: catalogDb, COFFER_METRICS_BIND: 'off' });
+  // The machine's built servers, not a rebuild into the throwaway HOME: the stack links .tools/bin to this cache,
+  // and links into a HOME deleted after the test would leave every later test without its binaries.
+  env.COFFER_TOOL_CACHE = process.env.COFFER_TOOL_CACHE ?? join(homedir(), '.cache', 'coffer', 'tools');
 
   const script = [
     'set -eo pipefail',
@@ -135,6 +138,12 @@ void test('README: every marked example runs for real (stack, build, worker, bac
   const failedAt = [...run.out.keys()].pop();
   assert.equal(run.code, 0, `the README examples stopped in '${failedAt ?? '?'}' with status ${String(run.code)}:\n${run.all.slice(-4000)}`);
   assert.ok(run.out.has('end'), 'every example ran');
+
+  // The examples ran `npm run stack -- up`: the stack's binaries must still be the machine's cached ones.
+  for (const tool of ['temporal', 'ferretdb', 'minio', 'fake-gcs-server']) {
+    const link = resolve(__dirname, '..', '..', '.tools', 'bin', tool);
+    assert.ok((await realpath(link)).startsWith(env.COFFER_TOOL_CACHE), `.tools/bin/${tool} points into the tool cache`);
+  }
 
   const out = (name: string): string => run.out.get(name) ?? '';
   assert.match(out('setup'), /^ok\s+temporal/m);

@@ -14,7 +14,8 @@ import type { BackupResult } from '../../workflows/backup';
 import type { RestoreOutput } from '../../workflows/restore';
 import { startHarness, TEST_INIT_OPTIONS } from './harness';
 import type { Harness } from './harness';
-import { freePort, PrivateTemporal } from './temporal-server';
+import { startPrivateTemporal } from './temporal-server';
+import type { PrivateTemporal } from './temporal-server';
 import { treeDifferences } from './trees';
 import { spawnWorker, waitForPollers } from './worker-process';
 import type { WorkerProcess } from './worker-process';
@@ -26,10 +27,8 @@ void describe('restart the Temporal server in the middle of a backup', () => {
   let dir: string;
 
   before(async () => {
-    const port = await freePort();
     dir = await mkdtemp(join(tmpdir(), 'coffer-temporal-'));
-    server = new PrivateTemporal(port, join(dir, 'temporal.db'));
-    await server.start();
+    server = await startPrivateTemporal(join(dir, 'temporal.db'));
     h = await startHarness({ workers: false, address: server.address });
   });
   after(async () => {

@@ -29,6 +29,27 @@ async function accepting(port: number): Promise<boolean> {
   });
 }
 
+/**
+ * Starts a private server on a free port. The dev server also binds ports
+ * derived from the frontend's (HTTP API at +1000, internal services), which a
+ * free frontend port does not guarantee: a start that fails at once is tried
+ * again on another port.
+ */
+export async function startPrivateTemporal(dbFile: string, attempts = 4): Promise<PrivateTemporal> {
+  let last: unknown;
+  for (let i = 0; i < attempts; i++) {
+    const server = new PrivateTemporal(await freePort(), dbFile);
+    try {
+      await server.start();
+      return server;
+    } catch (err) {
+      last = err;
+      await server.kill();
+    }
+  }
+  throw last instanceof Error ? last : new Error(String(last));
+}
+
 export class PrivateTemporal {
   private child: ChildProcess | undefined;
   private log = '';
@@ -51,7 +72,7 @@ export class PrivateTemporal {
     this.child = child;
     const deadline = Date.now() + 30_000;
     while (!(await accepting(this.port))) {
-      if (child.exitCode !== null) throw new Error(`temporal dev server exited: ${this.log.slice(-2000)}`);
+      if (child.exitCode !== null) throw new Error(`temporal dev server exited with status ${child.exitCode}: ${this.log.slice(-2000) || '(no output)'}`);
       if (Date.now() > deadline) throw new Error('temporal dev server did not start within 30 s');
       await new Promise((r) => setTimeout(r, 200));
     }
