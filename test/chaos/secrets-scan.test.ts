@@ -83,7 +83,8 @@ void describe('chaos: secrets never reach histories, logs, catalog documents or 
   let repo: string;
 
   before(async () => {
-    h = await startHarness({ workers: false });
+    // With a catalog: the worker records every job (runs, snapshots, audit entries, key epochs) for the scan below.
+    h = await startHarness({ workers: false, catalog: true });
     logFile = join(h.tmp, 'worker.log');
     repo = join(h.tmp, 'repo');
   });
@@ -194,6 +195,11 @@ void describe('chaos: secrets never reach histories, logs, catalog documents or 
     try {
       const { databases } = await mongo.db().admin().listDatabases();
       report.detail(SCENARIO, 'catalog-databases', databases.length);
+      const own = h.catalog?.dbName;
+      assert.ok(own !== undefined && databases.some((d) => d.name === own), `the worker's catalog database ${own ?? '?'} exists`);
+      const runs = await mongo.db(own).collection('runs').countDocuments();
+      report.detail(SCENARIO, 'catalog-runs-recorded', runs);
+      assert.ok(runs >= 5, `the jobs of this test are in the catalog (${runs} runs)`);
       for (const { name } of databases) {
         const db = mongo.db(name);
         for (const { name: coll } of await db.listCollections().toArray()) {
