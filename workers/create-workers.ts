@@ -25,6 +25,8 @@ export interface CofferWorkersOptions {
   readonly hostActivitySlots?: number;
   readonly identity?: string;
   readonly shutdownGraceTime?: Duration;
+  /** Most time between heartbeats sent to the server (the live progress bar's refresh); default 2 s. */
+  readonly heartbeatInterval?: Duration;
 }
 
 export interface CofferWorkers {
@@ -44,8 +46,8 @@ export async function createCofferWorkers(options: CofferWorkersOptions): Promis
     shutdownGraceTime: options.shutdownGraceTime ?? ('20s'),
     // Heartbeats carry the progress the CLI's live bar shows; the SDK's default throttle (80% of the 30 s heartbeat
     // timeout) would let it move once per 24 s. One heartbeat call per running activity every 2 s is cheap.
-    maxHeartbeatThrottleInterval: '2s' as const,
-    defaultHeartbeatThrottleInterval: '2s' as const,
+    maxHeartbeatThrottleInterval: options.heartbeatInterval ?? '2s',
+    defaultHeartbeatThrottleInterval: options.heartbeatInterval ?? '2s',
     ...(options.identity === undefined ? {} : { identity: options.identity }),
   };
   const shared = await Worker.create({

@@ -73,7 +73,8 @@ function parseFrame(text: string, at: number): Frame {
 }
 
 before(async () => {
-  h = await startHarness();
+  // Heartbeats every 250 ms: on a quiet machine the whole backup takes a few seconds, and the bar must still be seen moving.
+  h = await startHarness({ heartbeatInterval: '250ms' });
 });
 
 after(async () => {

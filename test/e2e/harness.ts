@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { DataConverter } from '@temporalio/common';
+import type { DataConverter, Duration } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import type { WorkflowBundle } from '@temporalio/worker';
 import type { EngineOptions } from '../../activities/engine';
@@ -75,6 +75,8 @@ export interface HarnessOptions {
   readonly notifyTargets?: readonly (NotifyTarget | RoutedNotifyTarget)[];
   /** Programs command sources and hooks may run on the workers (COFFER_ALLOW_COMMANDS; default none). */
   readonly allowCommands?: readonly string[];
+  /** Heartbeat interval of the workers (default the workers' 2 s); a test of the live bar wants it short. */
+  readonly heartbeatInterval?: string;
   /** Wraps the registered activities (fault injection: e.g. fail an activity once after it did its work). */
   readonly wrapActivities?: (activities: Record<string, (input: never) => Promise<unknown>>) => object;
 }
@@ -151,6 +153,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       dataConverter,
       workflowBundle: await workflowBundle(),
       shutdownGraceTime: '2s',
+      ...(options.heartbeatInterval === undefined ? {} : { heartbeatInterval: options.heartbeatInterval as Duration }),
     });
     running = workers.run();
   }
