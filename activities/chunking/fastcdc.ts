@@ -13,6 +13,7 @@
  */
 import { createCipheriv } from 'node:crypto';
 import { deriveSubkey } from '../crypto/chunk-id';
+import { gearScanner } from './gear-scan';
 
 export interface ChunkerParams {
   minSize: number;
@@ -59,29 +60,24 @@ export function gearTable(seed: Uint8Array): Int32Array {
   }
 }
 
-function topBitsMask(bits: number): number {
-  return bits >= 32 ? -1 : (~0 << (32 - bits)) | 0;
+/**
+ * Tables by seed object: a backup makes a Chunker per file, and deriving the
+ * table each time showed in profiles. Keyed by identity, so no copy of the
+ * secret seed is made, and a table goes when its keyring does.
+ */
+const tableCache = new WeakMap<Uint8Array, Int32Array>();
+
+function cachedGearTable(seed: Uint8Array): Int32Array {
+  let table = tableCache.get(seed);
+  if (table === undefined) {
+    table = gearTable(seed);
+    tableCache.set(seed, table);
+  }
+  return table;
 }
 
-/** The hash after the last scanForCut call (a second return value without allocating). */
-let scanHash = 0;
-
-/**
- * The hot loop, kept small and monomorphic so V8 optimises it well: rolls the
- * gear hash over buf[pos..end) and returns the index just past the first cut
- * point, or -1.
- */
-function scanForCut(buf: Uint8Array, pos: number, end: number, hash: number, mask: number, gear: Int32Array): number {
-  let h = hash;
-  for (let i = pos; i < end; i++) {
-    h = ((h << 1) + gear[buf[i]]) | 0;
-    if ((h & mask) === 0) {
-      scanHash = h;
-      return i + 1;
-    }
-  }
-  scanHash = h;
-  return -1;
+function topBitsMask(bits: number): number {
+  return bits >= 32 ? -1 : (~0 << (32 - bits)) | 0;
 }
 
 /**
@@ -108,7 +104,7 @@ export class Chunker {
   constructor(params: ChunkerParams, seed: Uint8Array) {
     const problem = chunkerParamsProblem(params);
     if (problem !== undefined) throw new RangeError(`invalid chunker parameters: ${problem}`);
-    this.gear = gearTable(seed);
+    this.gear = cachedGearTable(seed);
     this.minSize = params.minSize;
     this.normalSize = params.avgSize;
     this.maxSize = params.maxSize;
@@ -122,6 +118,7 @@ export class Chunker {
     const out: Buffer[] = [];
     const n = buf.length;
     const gear = this.gear;
+    const scanner = gearScanner();
     let start = 0; // where the current chunk's bytes begin within buf
     let pos = 0;
     while (pos < n) {
@@ -136,8 +133,8 @@ export class Chunker {
       let cut = -1;
       if (len < this.normalSize) {
         const end = Math.min(n, pos + (this.normalSize - len));
-        cut = scanForCut(buf, pos, end, this.hash, this.maskS, gear);
-        this.hash = scanHash;
+        cut = scanner.scan(buf, pos, end, this.hash, this.maskS, gear);
+        this.hash = scanner.hash;
         if (cut < 0) {
           len += end - pos;
           pos = end;
@@ -145,8 +142,8 @@ export class Chunker {
       }
       if (cut < 0 && len >= this.normalSize) {
         const end = Math.min(n, pos + (this.maxSize - len));
-        cut = scanForCut(buf, pos, end, this.hash, this.maskL, gear);
-        this.hash = scanHash;
+        cut = scanner.scan(buf, pos, end, this.hash, this.maskL, gear);
+        this.hash = scanner.hash;
         if (cut < 0) {
           len += end - pos;
           pos = end;

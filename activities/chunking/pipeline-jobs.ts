@@ -26,6 +26,23 @@ export interface PackResult {
   cpuMs: number;
 }
 
+/** Several small chunks in one job: one message instead of one per chunk. */
+export interface PackManyJob {
+  /** The plaintexts, one after the other. */
+  data: Uint8Array;
+  level: number;
+  /** Distinct keys; items name theirs by index. */
+  keys: Uint8Array[];
+  items: { length: number; keyIndex: number; ad: Uint8Array }[];
+}
+
+export interface PackManyResult {
+  /** The sealed chunks, one after the other. */
+  sealed: Buffer;
+  items: { sealedLength: number; compressed: boolean; packedBytes: number }[];
+  cpuMs: number;
+}
+
 export interface UnpackJob {
   sealed: Uint8Array;
   key: Uint8Array;
@@ -81,6 +98,27 @@ export function runPack(job: PackJob): PackResult {
   const packed = compressChunk(job.data, job.level);
   const sealed = seal(job.key, packed.data, job.ad);
   return { sealed, compressed: packed.compressed, plainBytes: job.data.length, packedBytes: packed.data.length, cpuMs: performance.now() - t0 };
+}
+
+export function runPackMany(job: PackManyJob): PackManyResult {
+  const t0 = performance.now();
+  const data = Buffer.from(job.data.buffer, job.data.byteOffset, job.data.byteLength);
+  const parts: Buffer[] = [];
+  const items: PackManyResult['items'] = [];
+  let offset = 0;
+  let total = 0;
+  for (const item of job.items) {
+    if (item.length < 0 || offset + item.length > data.length) throw new RangeError('pack-many: an item lies outside the data');
+    const key = job.keys[item.keyIndex];
+    if (key === undefined) throw new RangeError('pack-many: an item names a key that is not there');
+    const packed = compressChunk(data.subarray(offset, offset + item.length), job.level);
+    const sealed = seal(key, packed.data, item.ad);
+    parts.push(sealed);
+    items.push({ sealedLength: sealed.length, compressed: packed.compressed, packedBytes: packed.data.length });
+    offset += item.length;
+    total += sealed.length;
+  }
+  return { sealed: Buffer.concat(parts, total), items, cpuMs: performance.now() - t0 };
 }
 
 export function runUnpack(job: UnpackJob): UnpackResult {

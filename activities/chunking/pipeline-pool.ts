@@ -18,11 +18,11 @@ import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { IntegrityError } from '../crypto/errors';
-import { runPack, runUnpack, runUnpackRange } from './pipeline-jobs';
-import type { PackJob, PackResult, RangeItemResult, UnpackJob, UnpackRangeJob } from './pipeline-jobs';
+import { runPack, runPackMany, runUnpack, runUnpackRange } from './pipeline-jobs';
+import type { PackJob, PackManyJob, PackManyResult, PackResult, RangeItemResult, UnpackJob, UnpackRangeJob } from './pipeline-jobs';
 import type { WorkerReply, WorkerRequest } from './pipeline-worker';
 
-export type { PackJob, PackResult, RangeItem, RangeItemResult, UnpackJob, UnpackRangeJob } from './pipeline-jobs';
+export type { PackJob, PackManyJob, PackManyResult, PackResult, RangeItem, RangeItemResult, UnpackJob, UnpackRangeJob } from './pipeline-jobs';
 
 export interface UnpackRangeOutput {
   /** The sealed range, handed back (when it was given, the caller's buffer is detached: use this one). */
@@ -34,6 +34,12 @@ export interface UnpackRangeOutput {
 export interface CpuPool {
   /** Compress (when smaller) and seal one chunk. */
   process(job: PackJob): Promise<PackResult>;
+  /**
+   * Compress and seal several chunks in one job. `job.data` is handed over:
+   * when it is a view of a whole ArrayBuffer that buffer is transferred
+   * without a copy (and is unusable afterwards).
+   */
+  processMany(job: PackManyJob): Promise<PackManyResult>;
   /** Open and decompress one sealed chunk; IntegrityError on any failure. */
   unpack(job: UnpackJob): Promise<Buffer>;
   /**
@@ -170,6 +176,17 @@ class WorkerPool implements CpuPool {
     return { sealed: Buffer.from(s.buffer, s.byteOffset, s.byteLength), compressed: reply.compressed, plainBytes: reply.plainBytes, packedBytes: reply.packedBytes, cpuMs: reply.cpuMs };
   }
 
+  async processMany(job: PackManyJob): Promise<PackManyResult> {
+    const d = job.data;
+    const data = d.byteOffset === 0 && d.byteLength === d.buffer.byteLength && d.buffer instanceof ArrayBuffer ? d : fresh(d);
+    const items = job.items.map((item) => ({ length: item.length, keyIndex: item.keyIndex, ad: fresh(item.ad) }));
+    const reply = await this.submit({ id: this.nextId++, op: 'pack-many', job: { data, level: job.level, keys: job.keys.map(fresh), items } }, [data.buffer as ArrayBuffer]);
+    if (!reply.ok) throw rebuildError(reply.error);
+    if (reply.op !== 'pack-many') throw new Error('CPU pool: mismatched reply');
+    const s = reply.sealed;
+    return { sealed: Buffer.from(s.buffer, s.byteOffset, s.byteLength), items: reply.items, cpuMs: reply.cpuMs };
+  }
+
   async unpack(job: UnpackJob): Promise<Buffer> {
     return (await this.unpackWithId(job)).data;
   }
@@ -225,6 +242,11 @@ class InlinePool implements CpuPool {
   async process(job: PackJob): Promise<PackResult> {
     if (this.closed) throw new PoolClosed();
     return runPack(job);
+  }
+
+  async processMany(job: PackManyJob): Promise<PackManyResult> {
+    if (this.closed) throw new PoolClosed();
+    return runPackMany(job);
   }
 
   async unpack(job: UnpackJob): Promise<Buffer> {

@@ -5,16 +5,18 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { IntegrityError } from '../crypto/errors';
-import { runPack, runUnpack, runUnpackRange } from './pipeline-jobs';
-import type { PackJob, RangeItemResult, UnpackJob, UnpackRangeJob } from './pipeline-jobs';
+import { runPack, runPackMany, runUnpack, runUnpackRange } from './pipeline-jobs';
+import type { PackJob, PackManyJob, PackManyResult, RangeItemResult, UnpackJob, UnpackRangeJob } from './pipeline-jobs';
 
 export type WorkerRequest =
   | { id: number; op: 'pack'; job: PackJob }
+  | { id: number; op: 'pack-many'; job: PackManyJob }
   | { id: number; op: 'unpack'; job: UnpackJob }
   | { id: number; op: 'unpack-range'; job: UnpackRangeJob };
 
 export type WorkerReply =
   | { id: number; ok: true; op: 'pack'; sealed: Uint8Array; compressed: boolean; plainBytes: number; packedBytes: number; cpuMs: number }
+  | { id: number; ok: true; op: 'pack-many'; sealed: Uint8Array; items: PackManyResult['items']; cpuMs: number }
   | { id: number; ok: true; op: 'unpack'; data: Uint8Array; chunkId?: string; cpuMs: number }
   /** `sealed`: the range handed over, handed back (transferred both ways, never copied). */
   | { id: number; ok: true; op: 'unpack-range'; sealed: Uint8Array; plain: Uint8Array; items: RangeItemResult[]; cpuMs: number }
@@ -31,6 +33,11 @@ function handle(req: WorkerRequest): { reply: WorkerReply; transfer: ArrayBuffer
       const r = runPack(req.job);
       const sealed = owning(r.sealed);
       return { reply: { id: req.id, ok: true, op: 'pack', sealed, compressed: r.compressed, plainBytes: r.plainBytes, packedBytes: r.packedBytes, cpuMs: r.cpuMs }, transfer: [sealed.buffer as ArrayBuffer] };
+    }
+    if (req.op === 'pack-many') {
+      const r = runPackMany(req.job);
+      const sealed = owning(r.sealed);
+      return { reply: { id: req.id, ok: true, op: 'pack-many', sealed, items: r.items, cpuMs: r.cpuMs }, transfer: [sealed.buffer as ArrayBuffer] };
     }
     if (req.op === 'unpack-range') {
       const r = runUnpackRange(req.job);

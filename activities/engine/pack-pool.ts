@@ -11,9 +11,42 @@ import { Names } from '../repository/format';
 import type { ChunkType } from '../repository/format';
 import type { IndexedPack } from '../repository/index-codec';
 import { blobAd, blobKey, PackBuilder, sealBlob } from '../repository/pack';
+import type { CpuPool } from '../chunking/pipeline-pool';
 import type { RepoCore } from './core';
 
-const INLINE_BELOW = 64 * 1024;
+/** Chunks below this size travel to the CPU pool in batches (one message per batch, not per chunk). */
+const SMALL_CHUNK = 64 * 1024;
+/** A batch of small chunks is sent when it holds this many bytes or items. */
+const SMALL_BATCH_BYTES = 1024 * 1024;
+const SMALL_BATCH_ITEMS = 256;
+
+interface BlobInfo {
+  id: string;
+  type: ChunkType;
+  compressed: boolean;
+  epoch: number;
+  rawLength: number;
+}
+
+/** Small chunks waiting to be sent to the CPU pool as one job. */
+class SmallBatch {
+  readonly data = Buffer.allocUnsafe(SMALL_BATCH_BYTES + SMALL_CHUNK);
+  bytes = 0;
+  readonly keys: Buffer[] = [];
+  readonly items: { id: string; type: ChunkType; epoch: number; length: number; keyIndex: number; ad: Buffer }[] = [];
+
+  get full(): boolean {
+    return this.bytes >= SMALL_BATCH_BYTES || this.items.length >= SMALL_BATCH_ITEMS;
+  }
+
+  add(id: string, type: ChunkType, epoch: number, key: Buffer, ad: Buffer, plaintext: Buffer): void {
+    let keyIndex = this.keys.findIndex((k) => k.equals(key));
+    if (keyIndex < 0) keyIndex = this.keys.push(key) - 1;
+    plaintext.copy(this.data, this.bytes);
+    this.bytes += plaintext.length;
+    this.items.push({ id, type, epoch, length: plaintext.length, keyIndex, ad });
+  }
+}
 
 export interface PackPoolOptions {
   readonly openPacks: number;
@@ -31,6 +64,7 @@ export class PackPool {
   private failure: unknown;
   /** Chunk ids in open packs or in packs not yet indexed. */
   private readonly pending = new Set<string>();
+  private small = new SmallBatch();
   bytesUploaded = 0;
 
   constructor(
@@ -58,27 +92,63 @@ export class PackPool {
     this.throwIfFailed();
     this.pending.add(id);
     const cpu = this.core.cpuPool();
-    // Small chunks cost more to hand to a thread than to process here.
-    if (cpu === undefined || alreadyCompressed !== undefined || plaintext.length < INLINE_BELOW) {
+    if (cpu === undefined || alreadyCompressed !== undefined) {
       const packed = alreadyCompressed ?? compressChunk(plaintext, this.options.compressionLevel);
       const { sealed, epoch } = sealBlob(this.core.keyring, this.core.repoId, type, id, packed.data);
       await this.place({ id, type, compressed: packed.compressed, epoch, rawLength: plaintext.length }, sealed);
       return;
     }
-    while (this.jobs.size >= cpu.size * 2 + 2) await Promise.race(this.jobs);
-    this.throwIfFailed();
     const epoch = this.core.keyring.currentEpoch;
-    const job = cpu
-      .process({ data: plaintext, level: this.options.compressionLevel, key: blobKey(this.core.keyring, type, epoch, id), ad: blobAd(this.core.repoId, type, id, epoch) })
-      .then((r) => this.place({ id, type, compressed: r.compressed, epoch, rawLength: plaintext.length }, r.sealed))
-      .catch((err: unknown) => {
-        this.failure ??= err;
-      });
-    this.jobs.add(job);
-    void job.finally(() => this.jobs.delete(job));
+    const key = blobKey(this.core.keyring, type, epoch, id);
+    const ad = blobAd(this.core.repoId, type, id, epoch);
+    if (plaintext.length < SMALL_CHUNK) {
+      this.small.add(id, type, epoch, key, ad, plaintext);
+      if (this.small.full) await this.sendSmall(cpu);
+      return;
+    }
+    await this.room(cpu);
+    this.track(
+      cpu
+        .process({ data: plaintext, level: this.options.compressionLevel, key, ad })
+        .then((r) => this.place({ id, type, compressed: r.compressed, epoch, rawLength: plaintext.length }, r.sealed)),
+    );
   }
 
-  private async place(blob: { id: string; type: ChunkType; compressed: boolean; epoch: number; rawLength: number }, sealed: Buffer): Promise<void> {
+  /** Waits until the CPU pool has room for one more job (a few in flight, so chunking overlaps them). */
+  private async room(cpu: CpuPool): Promise<void> {
+    while (this.jobs.size >= cpu.size * 2 + 2) await Promise.race(this.jobs);
+    this.throwIfFailed();
+  }
+
+  private track(job: Promise<void>): void {
+    const tracked = job.catch((err: unknown) => {
+      this.failure ??= err;
+    });
+    this.jobs.add(tracked);
+    void tracked.finally(() => this.jobs.delete(tracked));
+  }
+
+  /** Sends the batch of small chunks gathered so far as one job. */
+  private async sendSmall(cpu: CpuPool): Promise<void> {
+    const batch = this.small;
+    if (batch.items.length === 0) return;
+    this.small = new SmallBatch();
+    await this.room(cpu);
+    const job = { data: batch.data.subarray(0, batch.bytes), level: this.options.compressionLevel, keys: batch.keys, items: batch.items };
+    this.track(
+      cpu.processMany(job).then(async (r) => {
+        let offset = 0;
+        for (let i = 0; i < batch.items.length; i++) {
+          const item = batch.items[i];
+          const out = r.items[i];
+          await this.place({ id: item.id, type: item.type, compressed: out.compressed, epoch: item.epoch, rawLength: item.length }, r.sealed.subarray(offset, offset + out.sealedLength));
+          offset += out.sealedLength;
+        }
+      }),
+    );
+  }
+
+  private async place(blob: BlobInfo, sealed: Buffer): Promise<void> {
     const slot = Buffer.from(blob.id.slice(0, 8), 'hex').readUInt32BE(0) % this.builders.length;
     const builder = this.builders[slot];
     builder.add(blob, sealed);
@@ -89,7 +159,7 @@ export class PackPool {
   }
 
   /** Adds an already sealed blob (prune's verbatim copy). */
-  async addSealed(blob: { id: string; type: ChunkType; compressed: boolean; epoch: number; rawLength: number }, sealed: Buffer): Promise<void> {
+  async addSealed(blob: BlobInfo, sealed: Buffer): Promise<void> {
     this.throwIfFailed();
     this.pending.add(blob.id);
     await this.place(blob, sealed);
@@ -119,6 +189,8 @@ export class PackPool {
 
   /** Waits for uploads in progress; with `all`, first closes the open packs too. */
   async drain(all: boolean): Promise<void> {
+    const cpu = this.core.cpuPool();
+    if (cpu !== undefined) await this.sendSmall(cpu);
     await Promise.all(this.jobs);
     this.throwIfFailed();
     if (all) {

@@ -77,3 +77,32 @@ void test('close rejects further work', async () => {
   await assert.rejects(pool.process({ data: Buffer.from('x'), level: 1, key: randomBytes(32), ad: Buffer.alloc(0) }), PoolClosed);
   assert.throws(() => createCpuPool(-1), RangeError);
 });
+
+for (const size of [1, 0]) {
+  void test(`pool of size ${size}: processMany seals each small chunk under its own key and associated data`, async () => {
+    const pool = createCpuPool(size);
+    try {
+      const keys = [randomBytes(32), randomBytes(32)];
+      const inputs = [textLike(5000), randomBytes(700), Buffer.alloc(0), textLike(60_000), randomBytes(1)];
+      const ads = inputs.map((_, i) => associatedData({ repoId: 'r', type: 'data', objectId: `s${i}`, epoch: 1 }));
+      const data = Buffer.concat(inputs);
+      const items = inputs.map((input, i) => ({ length: input.length, keyIndex: i % 2, ad: ads[i] }));
+      const r = await pool.processMany({ data, level: 1, keys, items });
+      assert.equal(r.items.length, inputs.length);
+      let offset = 0;
+      for (const [i, out] of r.items.entries()) {
+        const sealed = r.sealed.subarray(offset, offset + out.sealedLength);
+        offset += out.sealedLength;
+        assert.deepEqual(decompressChunk(open(keys[i % 2], sealed, ads[i], 'x'), out.compressed, inputs[i].length), inputs[i]);
+        // Bound to its key: the other key does not open it.
+        assert.throws(() => open(keys[(i + 1) % 2], sealed, ads[i], `s${i}`), IntegrityError);
+      }
+      assert.equal(offset, r.sealed.length);
+      assert.equal(r.items[0].compressed, true);
+      assert.equal(r.items[1].compressed, false);
+      await assert.rejects(pool.processMany({ data: Buffer.alloc(4), level: 1, keys, items: [{ length: 5, keyIndex: 0, ad: ads[0] }] }), RangeError);
+    } finally {
+      await pool.close();
+    }
+  });
+}
