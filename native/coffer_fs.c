@@ -3,8 +3,9 @@
  * capture and restore file metadata exactly:
  *   utimensat(AT_SYMLINK_NOFOLLOW) with nanosecond times, mknod/mkfifo,
  *   l{get,list,set,remove}xattr (never following symlinks), and
- *   lseek(SEEK_DATA/SEEK_HOLE) to find holes without reading them.
- * Every function is synchronous and small; errors are thrown as Node-style
+ *   lseek(SEEK_DATA/SEEK_HOLE) to find holes without reading them, and
+ *   syncfs(2) to make a restore's files durable together.
+ * Every function but syncfs is synchronous and small; errors are thrown as Node-style
  * errors carrying `code` (e.g. "ENOENT"), `errno` and `syscall`, so callers can
  * branch on them like on fs errors.
  */
@@ -45,12 +46,16 @@ static const char *errno_code(int err) {
     case EBADF: return "EBADF";
     case ENXIO: return "ENXIO";
     case EIO: return "EIO";
+    case EFBIG: return "EFBIG";
+    case ENOSYS: return "ENOSYS";
+    case EAGAIN: return "EAGAIN";
+    case ENOMEM: return "ENOMEM";
     default: return "EUNKNOWN";
   }
 }
 
-/* Throws an Error like Node's fs errors: message "CODE: strerror, syscall 'path'". */
-static void throw_errno(napi_env env, int err, const char *syscall, const char *path) {
+/* An Error like Node's fs errors: message "CODE: strerror, syscall 'path'", with code, errno, syscall, path. */
+static napi_value errno_error(napi_env env, int err, const char *syscall, const char *path) {
   char msg[PATH_BUF + 256];
   snprintf(msg, sizeof msg, "%s: %s, %s '%s'", errno_code(err), strerror(err), syscall, path ? path : "");
   napi_value message, error, value;
@@ -66,7 +71,11 @@ static void throw_errno(napi_env env, int err, const char *syscall, const char *
     napi_create_string_utf8(env, path, NAPI_AUTO_LENGTH, &value);
     napi_set_named_property(env, error, "path", value);
   }
-  napi_throw(env, error);
+  return error;
+}
+
+static void throw_errno(napi_env env, int err, const char *syscall, const char *path) {
+  napi_throw(env, errno_error(env, err, syscall, path));
 }
 
 static int get_args(napi_env env, napi_callback_info info, size_t expected, napi_value *argv) {
@@ -274,6 +283,57 @@ static napi_value do_seek(napi_env env, napi_callback_info info, int whence, con
 static napi_value seek_data(napi_env env, napi_callback_info info) { return do_seek(env, info, SEEK_DATA, "lseek(SEEK_DATA)"); }
 static napi_value seek_hole(napi_env env, napi_callback_info info) { return do_seek(env, info, SEEK_HOLE, "lseek(SEEK_HOLE)"); }
 
+/*
+ * syncfs(fd) -> Promise<void>: syncfs(2) of the file system holding fd, on
+ * the libuv thread pool (it waits for write-back). Native rather than the
+ * `sync --file-system` command: spawning a child forks this process, whose
+ * page tables are large during a restore, and that showed in profiles.
+ */
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  int fd;
+  int err;
+} syncfs_job;
+
+static void syncfs_execute(napi_env env, void *data) {
+  (void)env;
+  syncfs_job *job = data;
+  job->err = syncfs(job->fd) == 0 ? 0 : errno;
+}
+
+static void syncfs_complete(napi_env env, napi_status status, void *data) {
+  syncfs_job *job = data;
+  if (status == napi_ok && job->err == 0) {
+    napi_resolve_deferred(env, job->deferred, undefined(env));
+  } else {
+    napi_reject_deferred(env, job->deferred, errno_error(env, job->err != 0 ? job->err : EIO, "syncfs", NULL));
+  }
+  napi_delete_async_work(env, job->work);
+  free(job);
+}
+
+static napi_value js_syncfs(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  int64_t fd;
+  if (!get_args(env, info, 1, argv) || !get_int64(env, argv[0], &fd)) return NULL;
+  syncfs_job *job = calloc(1, sizeof *job);
+  if (job == NULL) {
+    throw_errno(env, ENOMEM, "syncfs", NULL);
+    return NULL;
+  }
+  job->fd = (int)fd;
+  napi_value promise, name;
+  napi_create_promise(env, &job->deferred, &promise);
+  napi_create_string_utf8(env, "coffer_syncfs", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_async_work(env, NULL, name, syncfs_execute, syncfs_complete, job, &job->work) != napi_ok || napi_queue_async_work(env, job->work) != napi_ok) {
+    free(job);
+    throw_errno(env, EAGAIN, "syncfs", NULL);
+    return NULL;
+  }
+  return promise;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     { "lutimens", NULL, lutimens, NULL, NULL, NULL, napi_enumerable, NULL },
@@ -284,6 +344,7 @@ static napi_value init(napi_env env, napi_value exports) {
     { "lremovexattr", NULL, js_lremovexattr, NULL, NULL, NULL, napi_enumerable, NULL },
     { "seekData", NULL, seek_data, NULL, NULL, NULL, napi_enumerable, NULL },
     { "seekHole", NULL, seek_hole, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "syncfs", NULL, js_syncfs, NULL, NULL, NULL, napi_enumerable, NULL },
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -1,7 +1,7 @@
 /**
  * Loader for Coffer's own N-API addon (native/coffer_fs.c): the Linux calls
  * Node lacks (nanosecond utimensat without following symlinks, mknod, l*xattr,
- * SEEK_DATA/SEEK_HOLE). Built by `node-gyp rebuild --directory native`.
+ * SEEK_DATA/SEEK_HOLE, syncfs). Built by `node-gyp rebuild --directory native`.
  */
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -22,6 +22,8 @@ export interface CofferFsAddon {
   seekData(fd: number, offset: number): number;
   /** Next hole offset at or after `offset` (the file end counts as a hole), or -1 past the end. */
   seekHole(fd: number, offset: number): number;
+  /** syncfs(2) of the file system holding `fd`, off the main thread; rejects with a Node-style error (e.g. EIO, ENOSPC). */
+  syncfs(fd: number): Promise<void>;
 }
 
 /** The addon was not built: a setup problem, not a data problem. */

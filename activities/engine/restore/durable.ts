@@ -10,41 +10,40 @@
  * One fsync per file costs a journal commit each and dominated restores of
  * many small files (and blocked thread-pool threads on large ones), so
  * restored files are written, given their metadata, closed, and then made
- * durable together with ONE syncfs(2) of the target file system
- * (`sync --file-system`, coreutils) before they are all renamed. Should that
- * command be unavailable, each file of the group is fsynced instead (the same
- * guarantee, at the old cost).
+ * durable together with ONE syncfs(2) of the target file system (Coffer's
+ * native addon, on the thread pool) before they are all renamed. Where
+ * syncfs is not available (ENOSYS), each file of the group is fsynced
+ * instead: the same guarantee, at the old cost.
  */
-import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { errorCode } from '../fs/metadata';
+import { nativeFs } from '../fs/native';
 
-/** false once the `sync` command turned out to be missing or not executable. */
-let syncCommandUsable = true;
+/** false once syncfs turned out not to exist here. */
+let syncfsUsable = true;
 
 /**
- * syncfs(2) of the file system holding `path`. false: the command is not
- * available (use fsync instead). A failure of syncfs itself (a writeback
- * error, no space) is thrown: the data may not be durable, and an fsync
- * opened afterwards would no longer see that error.
+ * syncfs(2) of the file system holding `path`. false: not available (use
+ * fsync instead). A failure of syncfs itself (a write-back error, no space)
+ * is thrown: the data may not be durable, and an fsync opened afterwards
+ * would no longer see that error.
  */
-function syncFileSystem(path: string): Promise<boolean> {
-  if (!syncCommandUsable) return Promise.resolve(false);
-  return new Promise((resolve, reject) => {
-    execFile('sync', ['--file-system', '--', path], { timeout: 600_000, windowsHide: true }, (err, _stdout, stderr) => {
-      if (err === null) return resolve(true);
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'EACCES') {
-        syncCommandUsable = false;
-        return resolve(false);
-      }
-      const text = String(stderr).trim();
-      const failure = new Error(`restored files could not be made durable: sync --file-system failed${text === '' ? '' : `: ${text}`}`);
-      if (/no space left/i.test(text)) Object.assign(failure, { code: 'ENOSPC' });
-      else if (/quota/i.test(text)) Object.assign(failure, { code: 'EDQUOT' });
-      reject(failure);
-    });
-  });
+async function syncFileSystem(path: string): Promise<boolean> {
+  if (!syncfsUsable) return false;
+  const dir = await open(path, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    await nativeFs().syncfs(dir.fd);
+    return true;
+  } catch (err) {
+    if (errorCode(err) === 'ENOSYS') {
+      syncfsUsable = false;
+      return false;
+    }
+    throw Object.assign(new Error(`restored files could not be made durable: syncfs failed (${errorCode(err) ?? 'unknown error'})`, { cause: err }), { code: errorCode(err) });
+  } finally {
+    await dir.close();
+  }
 }
 
 async function fsyncOne(path: string): Promise<void> {
