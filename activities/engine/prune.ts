@@ -22,7 +22,11 @@ import type { RepoCore } from './core';
 import { PackPool } from './pack-pool';
 import type { BatchDoc } from './backup/plan-doc';
 
-/** Packs with more than this share of unused bytes are repacked. */
+/**
+ * Packs whose unreferenced blobs make up more than this share of their size
+ * are repacked. The pack's own header does not count as unused: it would make
+ * a small pack look wasteful forever, and every prune would repack it again.
+ */
 const REPACK_UNUSED_RATIO = 0.2;
 
 async function removeQuietly(core: RepoCore, name: string): Promise<boolean> {
@@ -119,7 +123,7 @@ export async function prune(core: RepoCore, request: PruneRequest, options: RunO
       const u = usedBytes.get(pack.id) ?? 0;
       if (!old(pack.createdMs)) continue;
       if (u === 0) toDelete.push(pack);
-      else if ((pack.size - u) / pack.size > REPACK_UNUSED_RATIO) toRepack.push(pack);
+      else if ((pack.blobBytes - u) / pack.size > REPACK_UNUSED_RATIO) toRepack.push(pack);
     }
     // Packs no index lists: leftovers of interrupted runs, once past the grace period.
     for await (const obj of core.backend.list(Names.dataPrefix)) {

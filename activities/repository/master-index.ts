@@ -16,9 +16,14 @@ export interface ChunkLocation {
   readonly rawLength: number;
 }
 
+/** A pack as the index knows it, with the bytes of all the blobs it holds (the rest is its header). */
+export interface IndexedPackInfo extends PackInfo {
+  readonly blobBytes: number;
+}
+
 export class MasterIndex {
   readonly chunks = new Map<string, ChunkLocation>();
-  readonly packs = new Map<string, PackInfo>();
+  readonly packs = new Map<string, IndexedPackInfo>();
   /** Index object id → the packs it lists. */
   readonly objects = new Map<string, readonly string[]>();
 
@@ -28,7 +33,8 @@ export class MasterIndex {
   }
 
   addPack(p: IndexedPack): void {
-    this.packs.set(p.id, { id: p.id, epoch: p.epoch, size: p.size, createdMs: p.createdMs });
+    const blobBytes = p.entries.reduce((sum, e) => sum + e.length, 0);
+    this.packs.set(p.id, { id: p.id, epoch: p.epoch, size: p.size, createdMs: p.createdMs, blobBytes });
     for (const e of p.entries) {
       const existing = this.chunks.get(e.id);
       if (existing !== undefined && existing.epoch >= e.epoch) continue;

@@ -224,3 +224,25 @@ void describe('retention-locked repositories', () => {
     }
   });
 });
+
+void describe('prune with nothing to free', () => {
+  void it('repacks nothing when every blob is referenced, however small its packs (their headers are not waste)', async () => {
+    const fx = await makeBackend('memory');
+    const src = await tempDir('src');
+    try {
+      await writeTree(src, { 'a.txt': 'a', 'b.txt': 'bb', 'sub/c.txt': 'ccc' });
+      const repo = await testEngine().init(fx.backend, PASS, SMALL);
+      const snap = await repo.backup({ paths: [src], host: 'h' });
+      const packsBefore = await listNames(fx.backend, 'data/');
+      for (let round = 0; round < 2; round++) {
+        const report = await repo.prune({ keep: [snap.id], graceMs: 0 });
+        assert.equal(report.packsRepacked, 0, `round ${round}: tiny, fully used packs are left alone`);
+        assert.equal(report.packsDeleted, 0);
+      }
+      assert.deepEqual(await listNames(fx.backend, 'data/'), packsBefore);
+    } finally {
+      await cleanupDir(src);
+      await fx.cleanup();
+    }
+  });
+});
