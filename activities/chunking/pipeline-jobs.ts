@@ -4,7 +4,9 @@
  *   pack:   plaintext → zstd (if smaller) → XChaCha20-Poly1305 seal
  *   unpack: sealed → open → bounded zstd decompress
  */
+import { writeSync } from 'node:fs';
 import { open, seal } from '../crypto/aead';
+import { IntegrityError } from '../crypto/errors';
 import { chunkId } from '../crypto/chunk-id';
 import { compressChunk, decompressChunk } from '../compression/zstd';
 
@@ -60,6 +62,30 @@ export interface UnpackResult {
   data: Buffer;
   /** The chunk id of `data`, when the job carried `idKey`. */
   id?: string;
+  cpuMs: number;
+}
+
+/**
+ * Open, decompress and hash one chunk, check it against its id and length,
+ * and write it at `position` of the open file `fd`: the plaintext never
+ * leaves the thread that made it (no hand-over, no garbage for the caller).
+ */
+export interface UnpackWriteJob {
+  sealed: Uint8Array;
+  key: Uint8Array;
+  ad: Uint8Array;
+  compressed: boolean;
+  /** The exact plaintext length (the index's). */
+  size: number;
+  what: string;
+  idKey: Uint8Array;
+  expectId: string;
+  fd: number;
+  position: number;
+}
+
+export interface UnpackWriteResult {
+  written: number;
   cpuMs: number;
 }
 
@@ -127,6 +153,23 @@ export function runUnpack(job: UnpackJob): UnpackResult {
   const data = decompressChunk(plain, job.compressed, job.maxSize, job.what);
   const id = job.idKey === undefined ? undefined : chunkId(job.idKey, data);
   return { data, ...(id === undefined ? {} : { id }), cpuMs: performance.now() - t0 };
+}
+
+/** Reused output buffer of runUnpackWrite (one per thread; chunks are written before the next job). */
+let scratch: Buffer | undefined;
+/** Plaintexts above this size get their own buffer rather than a scratch kept for the thread's lifetime. */
+const SCRATCH_MAX = 16 * 1024 * 1024;
+
+export function runUnpackWrite(job: UnpackWriteJob): UnpackWriteResult {
+  const t0 = performance.now();
+  if (job.size <= SCRATCH_MAX && (scratch === undefined || scratch.length < job.size)) scratch = Buffer.allocUnsafe(Math.max(job.size, 4 * 1024 * 1024));
+  const plain = open(job.key, job.sealed, job.ad, job.what);
+  const data = decompressChunk(plain, job.compressed, job.size, job.what, job.size <= SCRATCH_MAX ? scratch : undefined);
+  if (data.length !== job.size) throw new IntegrityError(`${job.what}: decompressed to ${data.length} bytes, index says ${job.size}`);
+  if (chunkId(job.idKey, data) !== job.expectId) throw new IntegrityError(`${job.what}: content does not hash to its id`);
+  let done = 0;
+  while (done < data.length) done += writeSync(job.fd, data, done, data.length - done, job.position + done);
+  return { written: done, cpuMs: performance.now() - t0 };
 }
 
 export function runUnpackRange(job: UnpackRangeJob): UnpackRangeResult {

@@ -18,11 +18,11 @@ import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { IntegrityError } from '../crypto/errors';
-import { runPack, runPackMany, runUnpack, runUnpackRange } from './pipeline-jobs';
-import type { PackJob, PackManyJob, PackManyResult, PackResult, RangeItemResult, UnpackJob, UnpackRangeJob } from './pipeline-jobs';
+import { runPack, runPackMany, runUnpack, runUnpackRange, runUnpackWrite } from './pipeline-jobs';
+import type { PackJob, PackManyJob, PackManyResult, PackResult, RangeItemResult, UnpackJob, UnpackRangeJob, UnpackWriteJob } from './pipeline-jobs';
 import type { WorkerReply, WorkerRequest } from './pipeline-worker';
 
-export type { PackJob, PackManyJob, PackManyResult, PackResult, RangeItem, RangeItemResult, UnpackJob, UnpackRangeJob } from './pipeline-jobs';
+export type { PackJob, PackManyJob, PackManyResult, PackResult, UnpackWriteJob, RangeItem, RangeItemResult, UnpackJob, UnpackRangeJob } from './pipeline-jobs';
 
 export interface UnpackRangeOutput {
   /** The sealed range, handed back (when it was given, the caller's buffer is detached: use this one). */
@@ -55,6 +55,14 @@ export interface CpuPool {
    * `giveSealed`: as for unpackWithId; the range comes back in the output.
    */
   unpackRange(job: UnpackRangeJob, options?: { giveSealed?: boolean }): Promise<UnpackRangeOutput>;
+  /**
+   * Opens, decompresses and checks one chunk (length and id) and writes it at
+   * `job.position` of `job.fd`, all on the worker: the plaintext never comes
+   * back. IntegrityError before anything is written when the chunk is bad; a
+   * write failure keeps its `code` (e.g. ENOSPC). The caller must keep `fd`
+   * open until this settles. `giveSealed` as for unpackWithId.
+   */
+  unpackWrite(job: UnpackWriteJob, options?: { giveSealed?: boolean }): Promise<number>;
   /** Jobs submitted and not yet settled: keep it bounded (e.g. ≤ 2 × size). */
   readonly inFlight: number;
   readonly size: number;
@@ -95,10 +103,11 @@ function workerEntry(): string {
   return join(__dirname, __filename.endsWith('.ts') ? 'pipeline-worker.ts' : 'pipeline-worker.js');
 }
 
-function rebuildError(e: { kind: string; message: string }): Error {
+function rebuildError(e: { kind: string; message: string; code?: string; syscall?: string }): Error {
   if (e.kind === 'integrity') return new IntegrityError(e.message);
   if (e.kind === 'range') return new RangeError(e.message);
-  return new Error(e.message);
+  const err = new Error(e.message);
+  return e.code === undefined ? err : Object.assign(err, { code: e.code, syscall: e.syscall });
 }
 
 /**
@@ -221,15 +230,29 @@ class WorkerPool implements CpuPool {
     };
   }
 
+  async unpackWrite(job: UnpackWriteJob, options: { giveSealed?: boolean } = {}): Promise<number> {
+    const s = job.sealed;
+    const owning = options.giveSealed === true && s.byteOffset === 0 && s.byteLength === s.buffer.byteLength && s.buffer instanceof ArrayBuffer;
+    const sealed = owning ? s : fresh(s);
+    const reply = await this.submit(
+      { id: this.nextId++, op: 'unpack-write', job: { ...job, sealed, key: fresh(job.key), ad: fresh(job.ad), idKey: fresh(job.idKey) } },
+      [sealed.buffer as ArrayBuffer],
+    );
+    if (!reply.ok) throw rebuildError(reply.error);
+    if (reply.op !== 'unpack-write') throw new Error('CPU pool: mismatched reply');
+    return reply.written;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     const slots = this.slots.splice(0);
+    // Workers first, then their callers: a caller told "closed" may close a file a worker was still writing to.
+    await Promise.all(slots.map((s) => s.worker.terminate()));
     for (const s of slots) {
       for (const p of s.pending.values()) p.reject(new PoolClosed());
       s.pending.clear();
     }
-    await Promise.all(slots.map((s) => s.worker.terminate()));
   }
 }
 
@@ -264,6 +287,11 @@ class InlinePool implements CpuPool {
     if (this.closed) throw new PoolClosed();
     const r = runUnpackRange(job);
     return { sealed: Buffer.from(job.sealed.buffer, job.sealed.byteOffset, job.sealed.byteLength), plain: r.plain, items: r.items };
+  }
+
+  async unpackWrite(job: UnpackWriteJob): Promise<number> {
+    if (this.closed) throw new PoolClosed();
+    return runUnpackWrite(job).written;
   }
 
   async close(): Promise<void> {

@@ -55,6 +55,8 @@ export function decompressChunk(
   compressed: boolean,
   maxSize: number = DEFAULT_MAX_DECOMPRESSED_BYTES,
   what = 'chunk',
+  /** Decompress into this buffer when it is large enough (the result is then a view of it). */
+  into?: Buffer,
 ): Buffer {
   const input = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   if (!compressed) {
@@ -68,7 +70,7 @@ export function decompressChunk(
     if (dctx === undefined) dctx = new binding.DCtx();
     if (contentSize !== null) {
       if (contentSize > maxSize) throw new IntegrityError(`${what}: frame claims ${contentSize} bytes, above the limit of ${maxSize}`);
-      const out = Buffer.allocUnsafe(contentSize);
+      const out = into !== undefined && into.length >= contentSize ? into.subarray(0, contentSize) : Buffer.allocUnsafe(contentSize);
       const written = dctx.decompress(out, input);
       if (written !== contentSize) throw new IntegrityError(`${what}: frame produced ${written} bytes, header said ${contentSize}`);
       return out;

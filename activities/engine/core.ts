@@ -221,6 +221,49 @@ export class RepoCore {
   }
 
   /**
+   * Writes data chunk `id` (whose tree entry says `size` bytes) at `position`
+   * of the open file `fd`, checked like loadChunk, with the plaintext made and
+   * written on a CPU-pool worker so it never comes back to this thread. false:
+   * not done that way (a small chunk, no CPU pool, or its plaintext is already
+   * here): the caller loads and writes it itself. Resolves only once nothing
+   * more will be written to `fd`.
+   */
+  async writeChunkTo(id: string, size: number, fd: number, position: number, options: { readonly signal?: AbortSignal; readonly path?: () => string } = {}): Promise<boolean> {
+    const loc = this.index.get(id);
+    if (loc === undefined || loc.type !== 'data') return false;
+    if (loc.rawLength !== size) {
+      const where = options.path === undefined ? '' : ` of ${JSON.stringify(options.path())}`;
+      throw new IntegrityError(`chunk ${id}${where} has ${loc.rawLength} bytes, the tree says ${size}`);
+    }
+    const cpu = loc.length >= UNPACK_OFFLOAD_FROM ? this.cpuPool() : undefined;
+    if (cpu === undefined) return false;
+    const packName = Names.pack(loc.pack);
+    let got: ChunkBytes;
+    try {
+      got = await this.ranges.chunk(id, loc, options.signal);
+    } catch (err) {
+      if (err instanceof NotFound) throw new IntegrityError(`chunk ${id}: pack ${packName} is missing`, { cause: err });
+      throw err;
+    }
+    if ('plain' in got) return false;
+    if (got.sealed.length !== loc.length) throw new IntegrityError(`chunk ${id}: pack ${packName} is truncated`);
+    const what = `chunk ${id} in pack ${packName}`;
+    await cpu.unpackWrite({
+      sealed: got.sealed,
+      key: blobKey(this.keyring, 'data', loc.epoch, what),
+      ad: blobAd(this.repoId, 'data', id, loc.epoch),
+      compressed: loc.compressed,
+      size: loc.rawLength,
+      what,
+      idKey: this.keyring.chunkIdKey,
+      expectId: id,
+      fd,
+      position,
+    }, { giveSealed: true });
+    return true;
+  }
+
+  /**
    * PackRanges' decoder: opens the announced data chunks of one sealed range
    * in ONE CPU-pool job (one message, not one per small chunk, and off this
    * thread). Only plaintexts whose length and chunk id match are returned.

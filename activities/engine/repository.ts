@@ -115,6 +115,7 @@ export class CofferRepository implements Repository {
       loadTree: (id) => this.core.loadTree(id),
       loadChunk: (id, options) => this.core.loadChunk(id, 'data', options?.signal),
       expectChunks: (ids) => this.core.expectChunks(ids),
+      writeChunk: (id, size, fd, position, options) => this.core.writeChunkTo(id, size, fd, position, options),
     };
   }
 

@@ -19,22 +19,26 @@
  *   directory metadata is applied last, children before parents;
  * - holes are skipped and the size set with ftruncate, so they stay sparse.
  *
- * Files are restored by a bounded pool of concurrent tasks (directories and
- * the walk itself stay sequential); the first failure stops the others, which
- * remove their temp files before the error is thrown.
+ * Files are restored by bounded pools of concurrent tasks (directories and
+ * the walks themselves stay sequential): large files in their own lane,
+ * queued by a first walk, their large chunks decoded, checked and written at
+ * their offsets by the CPU pool; everything else by a second walk on this
+ * thread at the same time. The first failure stops the others, which remove
+ * their temp files before the error is thrown.
  *
  * Interrupted and run again, it skips files whose final path already has the
  * snapshot's size and mtime (metadata is applied before the rename, so such a
  * file is complete). On ENOSPC it throws NoSpace after removing its temp file.
  */
-import { closeSync, constants, fchmodSync, fstatSync, ftruncateSync, lstatSync, open as openCallback, renameSync, writeSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fstatSync, ftruncateSync, lstatSync, open as openCallback, renameSync, write as writeCallback, writeSync } from 'node:fs';
 import type { BigIntStats } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, rename, stat, symlink, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { resolve } from 'node:path';
 
 import { InvalidInput } from '../../errors';
-import type { TreeNode } from '../../repository/tree';
+import { IntegrityError } from '../../crypto/errors';
+import type { ContentRef, TreeNode } from '../../repository/tree';
 import type { Progress, RestoreResult } from '../api';
 import { groupId, userId } from '../fs/accounts';
 import { applyNodeMetadata, errorCode, parseNs } from '../fs/metadata';
@@ -44,7 +48,7 @@ import { makeDurable } from './durable';
 import { NoSpace, UnsafePath } from './errors';
 import { PathFilter } from './glob';
 import type { SnapshotReader } from './reader';
-import { loadCheckedTree, scanSnapshot } from './scan';
+import { loadCheckedTree, scanSnapshot, SMALL_FILE } from './scan';
 import { TaskPool } from './task-pool';
 import { TEMP_NAME, tempName } from './temp-name';
 import { displayPath } from './validate';
@@ -85,7 +89,18 @@ interface DirContext {
   ready: boolean;
   /** Created empty by this run: nothing of an earlier run can be in it, so no per-file existence check. */
   created?: boolean;
+  /** Subdirectories met so far, kept so both walks share one context per directory. */
+  children?: Map<string, DirContext>;
 }
+
+/**
+ * The tree is walked twice. The first walk only queues the large files (and
+ * creates their directories), so they are being restored from the start,
+ * their chunks decoded and written on the CPU pool, while the second walk
+ * creates everything else on this thread. In a single walk the two kinds of
+ * work took turns, and the last large files ran alone at the end.
+ */
+type Walk = 'large-files' | 'the-rest';
 
 interface PendingSymlink {
   readonly dir: DirContext;
@@ -94,14 +109,14 @@ interface PendingSymlink {
   readonly node: TreeNode;
 }
 
-/** Files up to this size are loaded whole, then written with synchronous calls. */
-const SMALL_FILE = 1024 * 1024;
 /**
  * A group of complete temp files is synced and renamed at this many files or
  * bytes. A sync per group starts the write-back of what was restored so far
  * while the restore goes on, instead of all of it at the end.
  */
 const GROUP_FILES = 2048;
+/** Large files restored at the same time, next to the small ones. */
+const LARGE_FILE_LANE = 2;
 const GROUP_BYTES = 64 * 1024 * 1024;
 
 interface PendingRename {
@@ -149,12 +164,20 @@ async function removeQuietly(path: string): Promise<void> {
   }
 }
 
-async function writeAll(handle: FileHandle, data: Buffer, offset: number): Promise<void> {
+function writeAt(fd: number, data: Buffer, offset: number, length: number, position: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    writeCallback(fd, data, offset, length, position, (err, written) => (err === null ? resolve(written) : reject(err)));
+  });
+}
+
+async function writeAllAt(fd: number, data: Buffer, position: number): Promise<void> {
   let done = 0;
-  while (done < data.length) {
-    const { bytesWritten } = await handle.write(data, done, data.length - done, offset + done);
-    done += bytesWritten;
-  }
+  while (done < data.length) done += await writeAt(fd, data, done, data.length - done, position + done);
+}
+
+/** Restored in the large-file lane: streamed, and not in a hard-link group (whose members wait for each other). */
+function isLargeFile(node: TreeNode): boolean {
+  return (node.size ?? 0) > SMALL_FILE && node.hardlinkKey === undefined;
 }
 
 function isNoSpace(err: unknown): boolean {
@@ -181,6 +204,8 @@ class RestoreRun {
   /** The caller's signal or an internal abort after the first failure. */
   private readonly signal: AbortSignal;
   readonly pool: TaskPool;
+  /** The large-file lane: queued by the first walk, restored next to everything else. */
+  readonly largeFiles: TaskPool;
   private readonly symlinks: PendingSymlink[] = [];
   /** Directories made ready, parents before children. */
   private readonly dirs: DirContext[] = [];
@@ -216,6 +241,7 @@ class RestoreRun {
     this.readAhead = Math.max(1, options.readAhead ?? 4);
     this.signal = options.signal === undefined ? this.controller.signal : AbortSignal.any([options.signal, this.controller.signal]);
     this.pool = new TaskPool(Math.max(1, options.concurrency ?? 8), this.controller);
+    this.largeFiles = new TaskPool(LARGE_FILE_LANE, this.controller);
   }
 
   result(): RestoreResult {
@@ -251,7 +277,7 @@ class RestoreRun {
     for (const name of outcome.skippedXattrs) this.warn(rel, `extended attribute ${name} not restored (not permitted here)`);
   }
 
-  async visit(treeId: string, dir: DirContext, ancestors: Set<string>): Promise<void> {
+  async visit(treeId: string, dir: DirContext, ancestors: Set<string>, walk: Walk = 'the-rest'): Promise<void> {
     this.signal.throwIfAborted();
     const tree = await loadCheckedTree(this.reader, treeId, dir.rel, ancestors);
     dir.names = new Set(tree.nodes.map((node) => node.name));
@@ -263,15 +289,25 @@ class RestoreRun {
       this.current = rel;
       if (node.type === 'dir') {
         if (!this.filter.descends(rel)) continue;
-        const child: DirContext = { abs, rel, node, parent: dir, names: new Set(), ready: false };
-        await this.visit(node.subtree as string, child, ancestors);
+        dir.children ??= new Map();
+        let child = dir.children.get(node.name);
+        if (child === undefined) {
+          child = { abs, rel, node, parent: dir, names: new Set(), ready: false };
+          dir.children.set(node.name, child);
+        }
+        await this.visit(node.subtree as string, child, ancestors, walk);
         // An empty directory that is itself selected still exists in the result.
-        if (!child.ready && this.filter.selects(rel)) await this.ensureDir(child);
+        if (walk === 'the-rest' && !child.ready && this.filter.selects(rel)) await this.ensureDir(child);
         continue;
       }
       if (!this.filter.selects(rel)) continue;
+      const large = node.type === 'file' && isLargeFile(node);
+      if (large !== (walk === 'large-files')) continue;
       await this.ensureDir(dir);
-      if (node.type === 'symlink') this.symlinks.push({ dir, abs, rel, node });
+      if (large) {
+        // Nobody waits for a file outside a hard-link group, so it may wait in the queue.
+        this.largeFiles.enqueue(() => noSpaceAt(rel, this.restoreFile(dir, abs, rel, node)));
+      } else if (node.type === 'symlink') this.symlinks.push({ dir, abs, rel, node });
       else if (node.type === 'file') await this.dispatchFile(dir, abs, rel, node);
       else await this.pool.run(() => noSpaceAt(rel, this.restoreSpecial(dir, abs, rel, node)));
     }
@@ -364,20 +400,7 @@ class RestoreRun {
     let writtenEnd = 0;
     try {
       handle = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-      for await (const piece of readPieces(this.reader, node.content ?? [], {
-        signal: this.signal,
-        readAhead: this.readAhead,
-        path: () => displayPath(rel),
-      })) {
-        if ('data' in piece) {
-          await writeAll(handle, piece.data, piece.offset);
-          writtenEnd = piece.offset + piece.data.length;
-          this.bytesDone += piece.data.length;
-          this.progress();
-        } else {
-          this.bytesDone += piece.hole;
-        }
-      }
+      writtenEnd = await this.writeContent(handle.fd, rel, node.content ?? []);
       // A trailing hole: set the size without writing it, so it stays sparse.
       if (writtenEnd !== size) await handle.truncate(size);
       // A hard-link group leader publishes its final path as soon as it is done, so it is synced on its own.
@@ -401,6 +424,56 @@ class RestoreRun {
     this.bytes += size;
     this.filesDone++;
     this.progress();
+  }
+
+  /**
+   * Writes a large file's chunks at their offsets, up to `readAhead` at once
+   * (positional writes: order does not matter). Chunks the reader can write
+   * itself (decoded and written on a CPU-pool worker) never come back to this
+   * thread; the others are loaded and written here. Holes are skipped. Returns
+   * where the last data ends. Every write has settled before this returns or
+   * throws, so the caller may close the file.
+   */
+  private async writeContent(fd: number, rel: readonly string[], content: readonly ContentRef[]): Promise<number> {
+    const path = (): string => displayPath(rel);
+    const inFlight = new Set<Promise<void>>();
+    let failure: { readonly error: unknown } | undefined;
+    const writeOne = async (ref: { chunk: string; size: number }, at: number): Promise<void> => {
+      const direct = this.reader.writeChunk === undefined ? false : await this.reader.writeChunk(ref.chunk, ref.size, fd, at, { signal: this.signal, path });
+      if (!direct) {
+        const data = await this.reader.loadChunk(ref.chunk, { signal: this.signal });
+        if (data.length !== ref.size) throw new IntegrityError(`chunk ${ref.chunk} of ${JSON.stringify(path())} has ${data.length} bytes, the tree says ${ref.size}`);
+        await writeAllAt(fd, data, at);
+      }
+      this.bytesDone += ref.size;
+      this.progress();
+    };
+    let offset = 0;
+    let end = 0;
+    try {
+      for (const ref of content) {
+        if ('hole' in ref) {
+          offset += ref.hole;
+          this.bytesDone += ref.hole;
+          continue;
+        }
+        while (inFlight.size >= this.readAhead && failure === undefined) await Promise.race(inFlight);
+        if (failure !== undefined) break;
+        this.signal.throwIfAborted();
+        const task = writeOne(ref, offset).catch((error: unknown) => {
+          failure ??= { error };
+        });
+        inFlight.add(task);
+        void task.finally(() => inFlight.delete(task));
+        offset += ref.size;
+        end = offset;
+      }
+    } finally {
+      // Never return (and let the caller close the file) while a write to it may still happen.
+      await Promise.all(inFlight);
+    }
+    if (failure !== undefined) throw failure.error;
+    return end;
   }
 
   /**
@@ -475,6 +548,16 @@ class RestoreRun {
     this.bytes += size;
     this.filesDone++;
     this.progress();
+  }
+
+  /** Waits for both lanes; the first failure aborts the other lane too. */
+  async drainAll(): Promise<void> {
+    await Promise.all([this.pool.drain(), this.largeFiles.drain()]);
+  }
+
+  /** Stops both lanes and waits until their tasks have removed their temp files. */
+  async cancelAll(reason: unknown): Promise<void> {
+    await Promise.all([this.pool.cancel(reason), this.largeFiles.cancel(reason)]);
   }
 
   /** Syncs the waiting files with one syncfs, then renames them into place. */
@@ -611,12 +694,13 @@ export async function restoreTree(
     if (!(await stat(root)).isDirectory()) throw new InvalidInput(`restore target ${JSON.stringify(target)} is not a directory`);
     const rootDir: DirContext = { abs: root, rel: [], names: new Set(), ready: true };
     try {
-      await run.visit(rootTreeId, rootDir, new Set());
-      await run.pool.drain();
+      if (totals.largeFiles > 0) await run.visit(rootTreeId, rootDir, new Set(), 'large-files');
+      await run.visit(rootTreeId, rootDir, new Set(), 'the-rest');
+      await run.drainAll();
       await run.flushGroup();
     } catch (err) {
       // Let in-flight files stop and remove their temp files before reporting.
-      await run.pool.cancel(err);
+      await run.cancelAll(err);
       await run.settleGroup();
       throw err;
     }

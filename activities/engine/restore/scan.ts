@@ -10,9 +10,14 @@ import type { PathFilter } from './glob';
 import type { SnapshotReader } from './reader';
 import { displayPath, validateTree } from './validate';
 
+/** Files up to this size are restored whole in one go; larger ones are streamed chunk by chunk. */
+export const SMALL_FILE = 1024 * 1024;
+
 export interface SnapshotTotals {
   readonly files: number;
   readonly bytes: number;
+  /** Selected files above SMALL_FILE outside hard-link groups (restored in their own lane). */
+  readonly largeFiles: number;
   /** Every chunk the selection's files refer to; undefined when too many to keep (or not asked for). */
   readonly chunks?: ReadonlySet<string>;
 }
@@ -42,6 +47,7 @@ export async function scanSnapshot(
 ): Promise<SnapshotTotals> {
   let files = 0;
   let bytes = 0;
+  let largeFiles = 0;
   let chunks: Set<string> | undefined = collectChunks ? new Set() : undefined;
   const visit = async (id: string, dir: readonly string[], ancestors: Set<string>): Promise<void> => {
     signal?.throwIfAborted();
@@ -54,6 +60,7 @@ export async function scanSnapshot(
       } else if (filter.selects(path)) {
         files++;
         if (node.type === 'file') bytes += node.size ?? 0;
+        if (node.type === 'file' && (node.size ?? 0) > SMALL_FILE && node.hardlinkKey === undefined) largeFiles++;
         if (chunks !== undefined && node.type === 'file') {
           for (const ref of node.content ?? []) if ('chunk' in ref) chunks.add(ref.chunk);
           if (chunks.size > MAX_PLANNED_CHUNKS) chunks = undefined;
@@ -63,5 +70,5 @@ export async function scanSnapshot(
     ancestors.delete(id);
   };
   await visit(rootTreeId, [], new Set());
-  return { files, bytes, ...(chunks === undefined ? {} : { chunks }) };
+  return { files, bytes, largeFiles, ...(chunks === undefined ? {} : { chunks }) };
 }

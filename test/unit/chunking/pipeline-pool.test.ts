@@ -1,6 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chunkId } from '../../../activities/crypto/chunk-id';
 import { associatedData, open } from '../../../activities/crypto/aead';
 import { IntegrityError } from '../../../activities/crypto/errors';
 import { decompressChunk } from '../../../activities/compression/zstd';
@@ -102,6 +106,39 @@ for (const size of [1, 0]) {
       assert.equal(r.items[1].compressed, false);
       await assert.rejects(pool.processMany({ data: Buffer.alloc(4), level: 1, keys, items: [{ length: 5, keyIndex: 0, ad: ads[0] }] }), RangeError);
     } finally {
+      await pool.close();
+    }
+  });
+}
+
+for (const size of [1, 0]) {
+  void test(`pool of size ${size}: unpackWrite checks a chunk and writes it at its offset; a bad one writes nothing`, async () => {
+    const pool = createCpuPool(size);
+    const dir = mkdtempSync(join(tmpdir(), 'coffer-unpack-write-'));
+    const fd = openSync(join(dir, 'out'), 'w+');
+    try {
+      const key = randomBytes(32);
+      const idKey = randomBytes(32);
+      const data = textLike(300_000);
+      const ad = associatedData({ repoId: 'r', type: 'data', objectId: 'w', epoch: 1 });
+      const packed = await pool.process({ data, level: 1, key, ad });
+      const job = { key, ad, compressed: packed.compressed, size: data.length, what: 'chunk w', idKey, expectId: chunkId(idKey, data), fd, position: 1000 };
+      assert.equal(await pool.unpackWrite({ ...job, sealed: packed.sealed }), data.length);
+      const written = readFileSync(join(dir, 'out'));
+      assert.equal(written.length, 1000 + data.length);
+      assert.ok(written.subarray(1000).equals(data));
+      // Another chunk's id, a wrong length, a flipped bit: IntegrityError, and the file is untouched.
+      await assert.rejects(pool.unpackWrite({ ...job, sealed: packed.sealed, expectId: chunkId(idKey, Buffer.from('other')), position: 0 }), IntegrityError);
+      await assert.rejects(pool.unpackWrite({ ...job, sealed: packed.sealed, size: data.length - 1, position: 0 }), IntegrityError);
+      const flipped = Buffer.from(packed.sealed);
+      flipped[100] ^= 1;
+      await assert.rejects(pool.unpackWrite({ ...job, sealed: flipped, position: 0 }), IntegrityError);
+      assert.ok(readFileSync(join(dir, 'out')).equals(written));
+      // A write failure keeps its file-system code (restore maps ENOSPC to NoSpace by it).
+      await assert.rejects(pool.unpackWrite({ ...job, sealed: packed.sealed, fd: 1_000_000 }), (err: NodeJS.ErrnoException) => err.code === 'EBADF');
+    } finally {
+      closeSync(fd);
+      rmSync(dir, { recursive: true, force: true });
       await pool.close();
     }
   });

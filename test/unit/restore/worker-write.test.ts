@@ -1,0 +1,175 @@
+/**
+ * Large files are restored in their own lane, and their large chunks are
+ * opened, checked and written at their offsets by a CPU-pool worker (the
+ * plaintext never comes back to the main thread). The result must be the
+ * source byte for byte (holes included, and next to small files restored at
+ * the same time); a damaged chunk must fail the restore naming it with
+ * nothing unverified at a final path; a full disk hit by the worker's write
+ * must still be NoSpace with no temp file left.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { describe, it } from 'node:test';
+
+import type { Repository } from '../../../activities/engine/api';
+import type { CofferRepository } from '../../../activities/engine/repository';
+import { NoSpace } from '../../../activities/engine/restore';
+import { Names } from '../../../activities/repository/format';
+import { cleanupDir, makeBackend, PASS, pseudoRandom, replaceObject, SMALL, tempDir, testEngine, writeTree } from '../engine/helpers';
+
+const MiB = 1024 * 1024;
+/** Chunks of 64 KiB to 1 MiB: most of them large enough for the worker path (128 KiB and up). */
+const OPTIONS = { ...SMALL, averageChunkSize: 256 * 1024, packSize: 4 * MiB };
+
+function withHole(): Buffer {
+  // Data, 1 MiB of zeros (stored as a hole), data, and 512 KiB of zeros at the end (a trailing hole).
+  return Buffer.concat([pseudoRandom(700_000, 11), Buffer.alloc(MiB), pseudoRandom(900_000, 12), Buffer.alloc(512 * 1024)]);
+}
+
+function sourceFiles(): Record<string, Buffer> {
+  const files: Record<string, Buffer> = {
+    'big/random-a.bin': pseudoRandom(3 * MiB + 123, 1),
+    'big/random-b.bin': pseudoRandom(2 * MiB + 7, 2),
+    'big/text.log': Buffer.from('2026-11-22 backup ok files=42 bytes=1234567\n'.repeat(80_000)),
+  };
+  for (let i = 0; i < 40; i++) files[`small/f${i}.txt`] = Buffer.from(`small file ${i}\n`.repeat(10 + i * 13));
+  return files;
+}
+
+async function filesUnder(root: string, rel = ''): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(join(root, rel), { withFileTypes: true })) {
+    const path = rel === '' ? entry.name : `${rel}/${entry.name}`;
+    if (entry.isDirectory()) out.push(...(await filesUnder(root, path)));
+    else out.push(path);
+  }
+  return out.sort();
+}
+
+/** Where the source's tree lands inside the target (a backed-up path is restored under its last name). */
+function restoredBase(target: string, src: string): string {
+  return join(target, basename(src));
+}
+
+/** big/sparse.img as a really sparse file (its holes never written), so the backup records them as holes. */
+async function writeSparse(src: string): Promise<void> {
+  const handle = await open(join(src, 'big/sparse.img'), 'w');
+  try {
+    const content = withHole();
+    await handle.write(content, 0, 700_000, 0);
+    await handle.write(content, 700_000 + MiB, 900_000, 700_000 + MiB);
+    await handle.truncate(content.length);
+  } finally {
+    await handle.close();
+  }
+}
+
+async function backedUp(fx: Awaited<ReturnType<typeof makeBackend>>, src: string, files: Record<string, Buffer>, sparse = false): Promise<{ snapshot: string; repo: CofferRepository }> {
+  await writeTree(src, files);
+  if (sparse) await writeSparse(src);
+  const repo = (await testEngine({ cpuWorkers: 1 }).init(fx.backend, PASS, OPTIONS)) as CofferRepository;
+  const snap = await repo.backup({ paths: [src], host: 'h' });
+  return { snapshot: snap.id, repo };
+}
+
+void describe('restore writes large chunks from the CPU pool', () => {
+  void it('restores large files (holes kept sparse) next to small ones, byte for byte', async () => {
+    const fx = await makeBackend('local');
+    const src = await tempDir('ww-src');
+    const target = await tempDir('ww-target');
+    const files = sourceFiles();
+    let repo: Repository | undefined;
+    try {
+      const made = await backedUp(fx, src, files, true);
+      files['big/sparse.img'] = withHole();
+      const large = [...made.repo.core.index.chunks.values()].filter((loc) => loc.type === 'data' && loc.length >= 128 * 1024).length;
+      assert.ok(large >= 8, `the fixture exercises the worker path (${large} large chunks)`);
+      await made.repo.close();
+      repo = await testEngine({ cpuWorkers: 1 }).open(fx.backend, PASS);
+      const result = await repo.restore({ snapshot: made.snapshot, target });
+      assert.equal(result.files, Object.keys(files).length);
+      const base = restoredBase(target, src);
+      assert.deepEqual(await filesUnder(base), Object.keys(files).sort());
+      for (const [rel, content] of Object.entries(files)) assert.ok((await readFile(join(base, rel))).equals(content), `${rel} differs`);
+      const sparse = await stat(join(base, 'big/sparse.img'));
+      assert.equal(sparse.size, withHole().length);
+      assert.ok(sparse.blocks * 512 < sparse.size - MiB, `holes stay holes (${sparse.blocks * 512} bytes allocated for ${sparse.size})`);
+    } finally {
+      await repo?.close();
+      await cleanupDir(src);
+      await rm(target, { recursive: true, force: true });
+      await fx.cleanup();
+    }
+  });
+
+  void it('a flipped byte in a large chunk fails the restore naming the chunk; nothing unverified at a final path, no temp file', async () => {
+    const fx = await makeBackend('local');
+    const src = await tempDir('ww-src');
+    const target = await tempDir('ww-target');
+    const files = sourceFiles();
+    let repo: Repository | undefined;
+    try {
+      const made = await backedUp(fx, src, files);
+      const [victimId, victim] = [...made.repo.core.index.chunks].find(([, loc]) => loc.type === 'data' && loc.length >= 256 * 1024) ?? [];
+      assert.ok(victimId !== undefined && victim !== undefined, 'a large chunk to damage');
+      await made.repo.close();
+      await replaceObject(fx.backend, Names.pack(victim.pack), (b) => {
+        b[victim.offset + Math.floor(victim.length / 2)] ^= 0x01;
+        return b;
+      });
+      repo = await testEngine({ cpuWorkers: 1 }).open(fx.backend, PASS);
+      await assert.rejects(repo.restore({ snapshot: made.snapshot, target }), (err: Error) => {
+        assert.equal((err as { code?: string }).code, 'COFFER-E205');
+        assert.ok(err.message.includes(victimId), err.message);
+        return true;
+      });
+      const base = restoredBase(target, src);
+      for (const path of await filesUnder(target)) {
+        assert.ok(!/\.coffer-tmp|\.tmp-/.test(path), `leftover ${path}`);
+        const rel = Object.keys(files).find((r) => join(target, path) === join(base, r));
+        assert.ok(rel !== undefined, `unexpected ${path}`);
+        assert.ok((await readFile(join(target, path))).equals(files[rel]), `${path} at its final path differs from the source`);
+      }
+    } finally {
+      await repo?.close();
+      await cleanupDir(src);
+      await rm(target, { recursive: true, force: true });
+      await fx.cleanup();
+    }
+  });
+
+  void it('a full disk met by the worker\'s write is NoSpace, with no temp file and only complete files', async () => {
+    const fx = await makeBackend('local');
+    const src = await tempDir('ww-src');
+    const work = await tempDir('ww-nospace');
+    const small = join(work, 'small');
+    const files = { 'big/random-a.bin': pseudoRandom(3 * MiB, 21), 'big/random-b.bin': pseudoRandom(3 * MiB, 22) };
+    let repo: Repository | undefined;
+    let mounted = false;
+    try {
+      const made = await backedUp(fx, src, files);
+      await made.repo.close();
+      await mkdir(small);
+      // 4 MiB: room for one file and a half.
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m,mode=0755', 'tmpfs', small]);
+      mounted = true;
+      repo = await testEngine({ cpuWorkers: 1 }).open(fx.backend, PASS);
+      await assert.rejects(repo.restore({ snapshot: made.snapshot, target: small }), NoSpace);
+      const base = restoredBase(small, src);
+      for (const path of await filesUnder(small)) {
+        assert.ok(!/\.coffer-tmp|\.tmp-/.test(path), `leftover ${path}`);
+        const rel = Object.keys(files).find((r) => join(small, path) === join(base, r)) as keyof typeof files | undefined;
+        assert.ok(rel !== undefined, `unexpected ${path}`);
+        assert.ok((await readFile(join(small, path))).equals(files[rel]), `${path} is incomplete at its final path`);
+      }
+    } finally {
+      await repo?.close();
+      if (mounted) execFileSync('umount', [small]);
+      await cleanupDir(src);
+      await rm(work, { recursive: true, force: true });
+      await fx.cleanup();
+    }
+  });
+});
