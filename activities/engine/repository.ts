@@ -116,6 +116,7 @@ export class CofferRepository implements Repository {
       loadChunk: (id, options) => this.core.loadChunk(id, 'data', options?.signal),
       expectChunks: (ids) => this.core.expectChunks(ids),
       writeChunk: (id, size, fd, position, options) => this.core.writeChunkTo(id, size, fd, position, options),
+      chunkIdOf: (bytes) => this.core.idOf('data', bytes),
     };
   }
 

@@ -1,9 +1,14 @@
 /**
- * Compares a directory with a snapshot tree: type, content byte for byte
- * (streamed chunk by chunk, holes checked without reading them via
- * SEEK_DATA), mode, mtime (ns), owner, symlink target, device numbers, xattrs
+ * Compares a directory with a snapshot tree: type, content (holes checked
+ * without reading them via SEEK_DATA), mode, mtime (ns), owner, symlink target, device numbers, xattrs
  * and hard-link structure. Entries on disk that the snapshot lacks are
  * reported too (within the include/exclude selection).
+ *
+ * Content: when the reader can compute chunk ids, each stretch of the file
+ * that a chunk covers is hashed as the backup hashed it (keyed BLAKE3, 256
+ * bits) and compared with the snapshot's chunk id, so the repository is not
+ * read at all (a restore then a compare used to read and decrypt everything
+ * twice); otherwise the chunks are loaded and compared byte for byte.
  */
 import { constants } from 'node:fs';
 import type { BigIntStats } from 'node:fs';
@@ -218,6 +223,8 @@ class CompareRun {
   private async compareContent(abs: string, rel: readonly string[], node: TreeNode): Promise<string | undefined> {
     const handle = await open(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
     try {
+      const idOf = this.reader.chunkIdOf?.bind(this.reader);
+      if (idOf !== undefined) return await this.compareByChunkId(handle, node, idOf);
       for await (const piece of readPieces(this.reader, node.content ?? [], {
         signal: this.options.signal,
         readAhead: Math.max(1, this.options.readAhead ?? 4),
@@ -234,6 +241,23 @@ class CompareRun {
     } finally {
       await handle.close();
     }
+  }
+
+  /** Each chunk's stretch of the file, hashed and compared with the chunk's id; holes must read as zeros. */
+  private async compareByChunkId(handle: FileHandle, node: TreeNode, idOf: (bytes: Uint8Array) => string): Promise<string | undefined> {
+    let offset = 0;
+    for (const ref of node.content ?? []) {
+      this.options.signal?.throwIfAborted();
+      if ('hole' in ref) {
+        if (!(await isZeroRange(handle, offset, ref.hole))) return `content differs in bytes ${offset}..${offset + ref.hole} (a hole in the snapshot)`;
+        offset += ref.hole;
+        continue;
+      }
+      const disk = await readExactly(handle, ref.size, offset);
+      if (disk.length !== ref.size || idOf(disk) !== ref.chunk) return `content differs in bytes ${offset}..${offset + ref.size}`;
+      offset += ref.size;
+    }
+    return undefined;
   }
 }
 

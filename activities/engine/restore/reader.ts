@@ -15,5 +15,11 @@ export interface SnapshotReader {
    * without handing the plaintext over. false: not done; load and write it.
    * Settles only when nothing more will be written to `fd`.
    */
+  /**
+   * Optional: the chunk id `bytes` would have as a data chunk (the keyed hash
+   * the snapshot's content references are). With it, compare checks files on
+   * disk against the snapshot's chunk ids without reading the repository.
+   */
+  chunkIdOf?(bytes: Uint8Array): string;
   writeChunk?(id: string, size: number, fd: number, position: number, options?: { readonly signal?: AbortSignal; readonly path?: () => string }): Promise<boolean>;
 }
