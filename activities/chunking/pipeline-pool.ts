@@ -118,6 +118,15 @@ function fresh(b: Uint8Array): Uint8Array {
   return new Uint8Array(b);
 }
 
+/**
+ * What to transfer for a buffer the caller hands over (`give`): itself when
+ * it is a view of a whole ArrayBuffer (moved, no copy; the caller's copy is
+ * detached), otherwise a fresh copy.
+ */
+function handedOver(b: Uint8Array, give: boolean): Uint8Array {
+  return give && b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer ? b : fresh(b);
+}
+
 class WorkerPool implements CpuPool {
   private readonly slots: Slot[] = [];
   private nextId = 1;
@@ -186,8 +195,7 @@ class WorkerPool implements CpuPool {
   }
 
   async processMany(job: PackManyJob): Promise<PackManyResult> {
-    const d = job.data;
-    const data = d.byteOffset === 0 && d.byteLength === d.buffer.byteLength && d.buffer instanceof ArrayBuffer ? d : fresh(d);
+    const data = handedOver(job.data, true);
     const items = job.items.map((item) => ({ length: item.length, keyIndex: item.keyIndex, ad: fresh(item.ad) }));
     const reply = await this.submit({ id: this.nextId++, op: 'pack-many', job: { data, level: job.level, keys: job.keys.map(fresh), items } }, [data.buffer as ArrayBuffer]);
     if (!reply.ok) throw rebuildError(reply.error);
@@ -201,9 +209,7 @@ class WorkerPool implements CpuPool {
   }
 
   async unpackWithId(job: UnpackJob, options: { giveSealed?: boolean } = {}): Promise<{ data: Buffer; id?: string }> {
-    const s = job.sealed;
-    const owning = options.giveSealed === true && s.byteOffset === 0 && s.byteLength === s.buffer.byteLength && s.buffer instanceof ArrayBuffer;
-    const sealed = owning ? s : fresh(s);
+    const sealed = handedOver(job.sealed, options.giveSealed === true);
     const idKey = job.idKey === undefined ? {} : { idKey: fresh(job.idKey) };
     const reply = await this.submit(
       { id: this.nextId++, op: 'unpack', job: { sealed, key: fresh(job.key), ad: fresh(job.ad), compressed: job.compressed, maxSize: job.maxSize, what: job.what, ...idKey } },
@@ -216,9 +222,7 @@ class WorkerPool implements CpuPool {
   }
 
   async unpackRange(job: UnpackRangeJob, options: { giveSealed?: boolean } = {}): Promise<UnpackRangeOutput> {
-    const s = job.sealed;
-    const owning = options.giveSealed === true && s.byteOffset === 0 && s.byteLength === s.buffer.byteLength && s.buffer instanceof ArrayBuffer;
-    const sealed = owning ? s : fresh(s);
+    const sealed = handedOver(job.sealed, options.giveSealed === true);
     const items = job.items.map((item) => ({ ...item, key: fresh(item.key), ad: fresh(item.ad) }));
     const reply = await this.submit({ id: this.nextId++, op: 'unpack-range', job: { sealed, items, idKey: fresh(job.idKey) } }, [sealed.buffer as ArrayBuffer]);
     if (!reply.ok) throw rebuildError(reply.error);
@@ -231,9 +235,7 @@ class WorkerPool implements CpuPool {
   }
 
   async unpackWrite(job: UnpackWriteJob, options: { giveSealed?: boolean } = {}): Promise<number> {
-    const s = job.sealed;
-    const owning = options.giveSealed === true && s.byteOffset === 0 && s.byteLength === s.buffer.byteLength && s.buffer instanceof ArrayBuffer;
-    const sealed = owning ? s : fresh(s);
+    const sealed = handedOver(job.sealed, options.giveSealed === true);
     const reply = await this.submit(
       { id: this.nextId++, op: 'unpack-write', job: { ...job, sealed, key: fresh(job.key), ad: fresh(job.ad), idKey: fresh(job.idKey) } },
       [sealed.buffer as ArrayBuffer],

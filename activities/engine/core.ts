@@ -185,11 +185,8 @@ export class RepoCore {
     return { plain, stored };
   }
 
-  async loadChunk(id: string, expectedType?: ChunkType, signal?: AbortSignal): Promise<Buffer> {
-    const loc = this.index.get(id);
-    if (loc === undefined) throw new IntegrityError(`chunk ${id} is not in the repository index (missing data)`);
-    if (expectedType !== undefined && loc.type !== expectedType) throw new IntegrityError(`chunk ${id} is a ${loc.type} chunk, expected ${expectedType}`);
-    const packName = Names.pack(loc.pack);
+  /** A chunk's bytes from its pack (through the range cache): a missing pack or a short read is an IntegrityError. */
+  private async chunkBytes(id: string, loc: ChunkLocation, packName: string, signal?: AbortSignal): Promise<ChunkBytes> {
     let got: ChunkBytes;
     try {
       got = await this.ranges.chunk(id, loc, signal);
@@ -197,10 +194,19 @@ export class RepoCore {
       if (err instanceof NotFound) throw new IntegrityError(`chunk ${id}: pack ${packName} is missing`, { cause: err });
       throw err;
     }
+    if ('sealed' in got && got.sealed.length !== loc.length) throw new IntegrityError(`chunk ${id}: pack ${packName} is truncated`);
+    return got;
+  }
+
+  async loadChunk(id: string, expectedType?: ChunkType, signal?: AbortSignal): Promise<Buffer> {
+    const loc = this.index.get(id);
+    if (loc === undefined) throw new IntegrityError(`chunk ${id} is not in the repository index (missing data)`);
+    if (expectedType !== undefined && loc.type !== expectedType) throw new IntegrityError(`chunk ${id} is a ${loc.type} chunk, expected ${expectedType}`);
+    const packName = Names.pack(loc.pack);
+    const got = await this.chunkBytes(id, loc, packName, signal);
     // Opened, decompressed and its id checked with others of its range (decodeRange).
     if ('plain' in got) return got.plain;
     const sealed = got.sealed;
-    if (sealed.length !== loc.length) throw new IntegrityError(`chunk ${id}: pack ${packName} is truncated`);
     const cpu = loc.length >= UNPACK_OFFLOAD_FROM ? this.cpuPool() : undefined;
     if (cpu === undefined) return this.decodeBlob(id, loc, sealed, packName);
     // Authenticate, decompress and (data chunks) hash on a worker; the id comparison happens here.
@@ -238,15 +244,8 @@ export class RepoCore {
     const cpu = loc.length >= UNPACK_OFFLOAD_FROM ? this.cpuPool() : undefined;
     if (cpu === undefined) return false;
     const packName = Names.pack(loc.pack);
-    let got: ChunkBytes;
-    try {
-      got = await this.ranges.chunk(id, loc, options.signal);
-    } catch (err) {
-      if (err instanceof NotFound) throw new IntegrityError(`chunk ${id}: pack ${packName} is missing`, { cause: err });
-      throw err;
-    }
+    const got = await this.chunkBytes(id, loc, packName, options.signal);
     if ('plain' in got) return false;
-    if (got.sealed.length !== loc.length) throw new IntegrityError(`chunk ${id}: pack ${packName} is truncated`);
     const what = `chunk ${id} in pack ${packName}`;
     await cpu.unpackWrite({
       sealed: got.sealed,

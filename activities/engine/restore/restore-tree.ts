@@ -48,7 +48,7 @@ import { makeDurable } from './durable';
 import { NoSpace, UnsafePath } from './errors';
 import { PathFilter } from './glob';
 import type { SnapshotReader } from './reader';
-import { loadCheckedTree, scanSnapshot, SMALL_FILE } from './scan';
+import { isLargeFile, loadCheckedTree, scanSnapshot, SMALL_FILE } from './scan';
 import { TaskPool } from './task-pool';
 import { TEMP_NAME, tempName } from './temp-name';
 import { displayPath } from './validate';
@@ -175,11 +175,6 @@ async function writeAllAt(fd: number, data: Buffer, position: number): Promise<v
   while (done < data.length) done += await writeAt(fd, data, done, data.length - done, position + done);
 }
 
-/** Restored in the large-file lane: streamed, and not in a hard-link group (whose members wait for each other). */
-function isLargeFile(node: TreeNode): boolean {
-  return (node.size ?? 0) > SMALL_FILE && node.hardlinkKey === undefined;
-}
-
 function isNoSpace(err: unknown): boolean {
   const code = errorCode(err);
   return code === 'ENOSPC' || code === 'EDQUOT';
@@ -301,7 +296,7 @@ class RestoreRun {
         continue;
       }
       if (!this.filter.selects(rel)) continue;
-      const large = node.type === 'file' && isLargeFile(node);
+      const large = isLargeFile(node);
       if (large !== (walk === 'large-files')) continue;
       await this.ensureDir(dir);
       if (large) {

@@ -4,7 +4,7 @@
  * cycles), and the totals for progress are counted. A hostile entry anywhere
  * therefore fails the restore before a single byte lands in the target.
  */
-import type { Tree } from '../../repository/tree';
+import type { Tree, TreeNode } from '../../repository/tree';
 import { UnsafePath } from './errors';
 import type { PathFilter } from './glob';
 import type { SnapshotReader } from './reader';
@@ -12,6 +12,11 @@ import { displayPath, validateTree } from './validate';
 
 /** Files up to this size are restored whole in one go; larger ones are streamed chunk by chunk. */
 export const SMALL_FILE = 1024 * 1024;
+
+/** Restored in the large-file lane: streamed, and not in a hard-link group (whose members wait for each other). */
+export function isLargeFile(node: TreeNode): boolean {
+  return node.type === 'file' && (node.size ?? 0) > SMALL_FILE && node.hardlinkKey === undefined;
+}
 
 export interface SnapshotTotals {
   readonly files: number;
@@ -60,7 +65,7 @@ export async function scanSnapshot(
       } else if (filter.selects(path)) {
         files++;
         if (node.type === 'file') bytes += node.size ?? 0;
-        if (node.type === 'file' && (node.size ?? 0) > SMALL_FILE && node.hardlinkKey === undefined) largeFiles++;
+        if (isLargeFile(node)) largeFiles++;
         if (chunks !== undefined && node.type === 'file') {
           for (const ref of node.content ?? []) if ('chunk' in ref) chunks.add(ref.chunk);
           if (chunks.size > MAX_PLANNED_CHUNKS) chunks = undefined;

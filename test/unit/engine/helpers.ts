@@ -1,5 +1,5 @@
 /** Shared fixtures for engine tests: real backends (memory and local disk), cheap KDF, small packs. */
-import { mkdtemp, rm, mkdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -111,4 +111,15 @@ export async function listNames(backend: Backend, prefix: string): Promise<{ nam
 
 export async function totalSize(backend: Backend, prefix: string): Promise<number> {
   return (await listNames(backend, prefix)).reduce((s, o) => s + o.size, 0);
+}
+
+/** Paths of the files (anything but directories) under `root`, relative and sorted. */
+export async function filesUnder(root: string, rel = ''): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(join(root, rel), { withFileTypes: true })) {
+    const path = rel === '' ? entry.name : `${rel}/${entry.name}`;
+    if (entry.isDirectory()) out.push(...(await filesUnder(root, path)));
+    else out.push(path);
+  }
+  return out.sort();
 }

@@ -14,7 +14,7 @@ import { describe, it } from 'node:test';
 import type { Repository } from '../../../activities/engine/api';
 import type { CofferRepository } from '../../../activities/engine/repository';
 import { Names } from '../../../activities/repository/format';
-import { cleanupDir, makeBackend, PASS, pseudoRandom, replaceObject, SMALL, tempDir, testEngine, writeTree } from '../engine/helpers';
+import { cleanupDir, filesUnder, makeBackend, PASS, pseudoRandom, replaceObject, SMALL, tempDir, testEngine, writeTree } from '../engine/helpers';
 
 /** 60 small files (one chunk each, some compressible), two of them identical (one chunk, used twice). */
 function smallFiles(): Record<string, Buffer> {
@@ -25,16 +25,6 @@ function smallFiles(): Record<string, Buffer> {
   }
   files['d0/copy-of-f4.bin'] = files['d1/f4.bin'] ?? files['d1/f1.bin'];
   return files;
-}
-
-async function filesUnder(root: string, rel = ''): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await readdir(join(root, rel), { withFileTypes: true })) {
-    const path = rel === '' ? entry.name : `${rel}/${entry.name}`;
-    if (entry.isDirectory()) out.push(...(await filesUnder(root, path)));
-    else out.push(path);
-  }
-  return out.sort();
 }
 
 void describe('restore decodes pack ranges in batches on the CPU pool', () => {

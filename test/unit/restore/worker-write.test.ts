@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { describe, it } from 'node:test';
 
@@ -17,7 +17,8 @@ import type { Repository } from '../../../activities/engine/api';
 import type { CofferRepository } from '../../../activities/engine/repository';
 import { NoSpace } from '../../../activities/engine/restore';
 import { Names } from '../../../activities/repository/format';
-import { cleanupDir, listNames, makeBackend, PASS, pseudoRandom, replaceObject, SMALL, tempDir, testEngine, writeTree } from '../engine/helpers';
+import { cleanupDir, filesUnder, listNames, makeBackend, PASS, pseudoRandom, replaceObject, SMALL, tempDir, testEngine, writeTree } from '../engine/helpers';
+import type { BackendFixture } from '../engine/helpers';
 
 const MiB = 1024 * 1024;
 /** Chunks of 64 KiB to 1 MiB: most of them large enough for the worker path (128 KiB and up). */
@@ -38,16 +39,6 @@ function sourceFiles(): Record<string, Buffer> {
   return files;
 }
 
-async function filesUnder(root: string, rel = ''): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await readdir(join(root, rel), { withFileTypes: true })) {
-    const path = rel === '' ? entry.name : `${rel}/${entry.name}`;
-    if (entry.isDirectory()) out.push(...(await filesUnder(root, path)));
-    else out.push(path);
-  }
-  return out.sort();
-}
-
 /** Where the source's tree lands inside the target (a backed-up path is restored under its last name). */
 function restoredBase(target: string, src: string): string {
   return join(target, basename(src));
@@ -66,7 +57,7 @@ async function writeSparse(src: string): Promise<void> {
   }
 }
 
-async function backedUp(fx: Awaited<ReturnType<typeof makeBackend>>, src: string, files: Record<string, Buffer>, sparse = false): Promise<{ snapshot: string; repo: CofferRepository }> {
+async function backedUp(fx: BackendFixture, src: string, files: Record<string, Buffer>, sparse = false): Promise<{ snapshot: string; repo: CofferRepository }> {
   await writeTree(src, files);
   if (sparse) await writeSparse(src);
   const repo = (await testEngine({ cpuWorkers: 1 }).init(fx.backend, PASS, OPTIONS)) as CofferRepository;
@@ -74,20 +65,59 @@ async function backedUp(fx: Awaited<ReturnType<typeof makeBackend>>, src: string
   return { snapshot: snap.id, repo };
 }
 
+interface Workspace {
+  readonly fx: BackendFixture;
+  readonly src: string;
+  readonly target: string;
+  /** Opens the repository again (closed when the test ends). */
+  readonly reopen: () => Promise<Repository>;
+}
+
+/** A local repository, a source and a target directory, all removed afterwards. */
+async function inWorkspace(body: (ws: Workspace) => Promise<void>): Promise<void> {
+  const fx = await makeBackend('local');
+  const src = await tempDir('ww-src');
+  const target = await tempDir('ww-target');
+  const opened: Repository[] = [];
+  try {
+    await body({
+      fx,
+      src,
+      target,
+      reopen: async () => {
+        const repo = await testEngine({ cpuWorkers: 1 }).open(fx.backend, PASS);
+        opened.push(repo);
+        return repo;
+      },
+    });
+  } finally {
+    for (const repo of opened) await repo.close();
+    await cleanupDir(src);
+    await rm(target, { recursive: true, force: true });
+    await fx.cleanup();
+  }
+}
+
+/** After a failed restore: no temp file under `root`, and every file there is complete (equal to its source). */
+async function assertOnlyCompleteFiles(root: string, base: string, files: Record<string, Buffer>, what: string): Promise<void> {
+  for (const path of await filesUnder(root)) {
+    assert.ok(!/\.coffer-tmp|\.tmp-/.test(path), `leftover ${path}`);
+    const rel = Object.keys(files).find((r) => join(root, path) === join(base, r));
+    assert.ok(rel !== undefined, `unexpected ${path}`);
+    assert.ok((await readFile(join(root, path))).equals(files[rel]), `${path} ${what}`);
+  }
+}
+
 void describe('restore writes large chunks from the CPU pool', () => {
   void it('restores large files (holes kept sparse) next to small ones, byte for byte', async () => {
-    const fx = await makeBackend('local');
-    const src = await tempDir('ww-src');
-    const target = await tempDir('ww-target');
-    const files = sourceFiles();
-    let repo: Repository | undefined;
-    try {
+    await inWorkspace(async ({ fx, src, target, reopen }) => {
+      const files = sourceFiles();
       const made = await backedUp(fx, src, files, true);
       files['big/sparse.img'] = withHole();
       const large = [...made.repo.core.index.chunks.values()].filter((loc) => loc.type === 'data' && loc.length >= 128 * 1024).length;
       assert.ok(large >= 8, `the fixture exercises the worker path (${large} large chunks)`);
       await made.repo.close();
-      repo = await testEngine({ cpuWorkers: 1 }).open(fx.backend, PASS);
+      const repo = await reopen();
       const result = await repo.restore({ snapshot: made.snapshot, target });
       assert.equal(result.files, Object.keys(files).length);
       const base = restoredBase(target, src);
@@ -96,21 +126,12 @@ void describe('restore writes large chunks from the CPU pool', () => {
       const sparse = await stat(join(base, 'big/sparse.img'));
       assert.equal(sparse.size, withHole().length);
       assert.ok(sparse.blocks * 512 < sparse.size - MiB, `holes stay holes (${sparse.blocks * 512} bytes allocated for ${sparse.size})`);
-    } finally {
-      await repo?.close();
-      await cleanupDir(src);
-      await rm(target, { recursive: true, force: true });
-      await fx.cleanup();
-    }
+    });
   });
 
   void it('a flipped byte in a large chunk fails the restore naming the chunk; nothing unverified at a final path, no temp file', async () => {
-    const fx = await makeBackend('local');
-    const src = await tempDir('ww-src');
-    const target = await tempDir('ww-target');
-    const files = sourceFiles();
-    let repo: Repository | undefined;
-    try {
+    await inWorkspace(async ({ fx, src, target, reopen }) => {
+      const files = sourceFiles();
       const made = await backedUp(fx, src, files);
       const [victimId, victim] = [...made.repo.core.index.chunks].find(([, loc]) => loc.type === 'data' && loc.length >= 256 * 1024) ?? [];
       assert.ok(victimId !== undefined && victim !== undefined, 'a large chunk to damage');
@@ -119,76 +140,46 @@ void describe('restore writes large chunks from the CPU pool', () => {
         b[victim.offset + Math.floor(victim.length / 2)] ^= 0x01;
         return b;
       });
-      repo = await testEngine({ cpuWorkers: 1 }).open(fx.backend, PASS);
+      const repo = await reopen();
       await assert.rejects(repo.restore({ snapshot: made.snapshot, target }), (err: Error) => {
         assert.equal((err as { code?: string }).code, 'COFFER-E205');
         assert.ok(err.message.includes(victimId), err.message);
         return true;
       });
-      const base = restoredBase(target, src);
-      for (const path of await filesUnder(target)) {
-        assert.ok(!/\.coffer-tmp|\.tmp-/.test(path), `leftover ${path}`);
-        const rel = Object.keys(files).find((r) => join(target, path) === join(base, r));
-        assert.ok(rel !== undefined, `unexpected ${path}`);
-        assert.ok((await readFile(join(target, path))).equals(files[rel]), `${path} at its final path differs from the source`);
-      }
-    } finally {
-      await repo?.close();
-      await cleanupDir(src);
-      await rm(target, { recursive: true, force: true });
-      await fx.cleanup();
-    }
+      await assertOnlyCompleteFiles(target, restoredBase(target, src), files, 'at its final path differs from the source');
+    });
   });
 
   void it('a full disk met by the worker\'s write is NoSpace, with no temp file and only complete files', async () => {
-    const fx = await makeBackend('local');
-    const src = await tempDir('ww-src');
-    const work = await tempDir('ww-nospace');
-    const small = join(work, 'small');
-    const files = { 'big/random-a.bin': pseudoRandom(3 * MiB, 21), 'big/random-b.bin': pseudoRandom(3 * MiB, 22) };
-    let repo: Repository | undefined;
-    let mounted = false;
-    try {
+    await inWorkspace(async ({ fx, src, target, reopen }) => {
+      const small = join(target, 'small');
+      const files = { 'big/random-a.bin': pseudoRandom(3 * MiB, 21), 'big/random-b.bin': pseudoRandom(3 * MiB, 22) };
       const made = await backedUp(fx, src, files);
       await made.repo.close();
       await mkdir(small);
       // 4 MiB: room for one file and a half.
       execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m,mode=0755', 'tmpfs', small]);
-      mounted = true;
-      repo = await testEngine({ cpuWorkers: 1 }).open(fx.backend, PASS);
-      await assert.rejects(repo.restore({ snapshot: made.snapshot, target: small }), NoSpace);
-      const base = restoredBase(small, src);
-      for (const path of await filesUnder(small)) {
-        assert.ok(!/\.coffer-tmp|\.tmp-/.test(path), `leftover ${path}`);
-        const rel = Object.keys(files).find((r) => join(small, path) === join(base, r)) as keyof typeof files | undefined;
-        assert.ok(rel !== undefined, `unexpected ${path}`);
-        assert.ok((await readFile(join(small, path))).equals(files[rel]), `${path} is incomplete at its final path`);
+      try {
+        const repo = await reopen();
+        await assert.rejects(repo.restore({ snapshot: made.snapshot, target: small }), NoSpace);
+        await assertOnlyCompleteFiles(small, restoredBase(small, src), files, 'is incomplete at its final path');
+      } finally {
+        execFileSync('umount', [small]);
       }
-    } finally {
-      await repo?.close();
-      if (mounted) execFileSync('umount', [small]);
-      await cleanupDir(src);
-      await rm(work, { recursive: true, force: true });
-      await fx.cleanup();
-    }
+    });
   });
 
   void it('compare checks restored files by chunk id without reading the packs, and finds a flipped byte and data in a hole', async () => {
-    const fx = await makeBackend('local');
-    const src = await tempDir('ww-src');
-    const target = await tempDir('ww-target');
-    const files = sourceFiles();
-    let repo: Repository | undefined;
-    try {
+    await inWorkspace(async ({ fx, src, target, reopen }) => {
+      const files = sourceFiles();
       const made = await backedUp(fx, src, files, true);
       await made.repo.close();
-      repo = await testEngine({ cpuWorkers: 1 }).open(fx.backend, PASS);
+      const repo = await reopen();
       await repo.restore({ snapshot: made.snapshot, target });
-      // The trees stay readable from the cache; the data packs are gone, so content can only be checked by hashing the disk.
-      await repo.resolveSnapshot(made.snapshot);
       const base = restoredBase(target, src);
       const clean = await repo.compare({ snapshot: made.snapshot, target });
       assert.deepEqual(clean.differences, []);
+      // The trees stay readable from the cache; with the data packs gone, content can only be checked by hashing the disk.
       for (const { name } of await listNames(fx.backend, 'data/')) await fx.backend.remove(name);
       const flip = await open(join(base, 'big/random-a.bin'), 'r+');
       await flip.write(Buffer.from([files['big/random-a.bin'][2_500_000] ^ 0xff]), 0, 1, 2_500_000);
@@ -208,11 +199,6 @@ void describe('restore writes large chunks from the CPU pool', () => {
       assert.ok(from <= 2_500_000 && 2_500_000 < to, `the reported stretch ${from}..${to} holds the flipped byte`);
       const holed = [...byPath].find(([path]) => path.endsWith('big/sparse.img'));
       assert.ok(holed !== undefined && holed[1].includes('(a hole in the snapshot)'), JSON.stringify(holed));
-    } finally {
-      await repo?.close();
-      await cleanupDir(src);
-      await rm(target, { recursive: true, force: true });
-      await fx.cleanup();
-    }
+    });
   });
 });
