@@ -4,8 +4,10 @@
  *   utimensat(AT_SYMLINK_NOFOLLOW) with nanosecond times, mknod/mkfifo,
  *   l{get,list,set,remove}xattr (never following symlinks), and
  *   lseek(SEEK_DATA/SEEK_HOLE) to find holes without reading them, and
- *   syncfs(2) to make a restore's files durable together.
- * Every function but syncfs is synchronous and small; errors are thrown as Node-style
+ *   syncfs(2) to make a restore's files durable together, and two batch
+ *   calls for restoring many small files: writeFiles (create, write, set
+ *   owner, mode and times, close) and renameAll.
+ * Every function but syncfs, writeFiles and renameAll is synchronous and small; errors are thrown as Node-style
  * errors carrying `code` (e.g. "ENOENT"), `errno` and `syscall`, so callers can
  * branch on them like on fs errors.
  */
@@ -17,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/xattr.h>
@@ -334,6 +337,326 @@ static napi_value js_syncfs(napi_env env, napi_callback_info info) {
   return promise;
 }
 
+
+/* Copies the strings of a JS array into malloc'd C strings (NULL on failure, with a pending JS exception). */
+static char **get_string_array(napi_env env, napi_value array, size_t *count) {
+  uint32_t length = 0;
+  bool is_array = false;
+  if (napi_is_array(env, array, &is_array) != napi_ok || !is_array || napi_get_array_length(env, array, &length) != napi_ok) {
+    napi_throw_type_error(env, NULL, "expected an array of strings");
+    return NULL;
+  }
+  char **out = calloc(length == 0 ? 1 : length, sizeof *out);
+  if (out == NULL) { napi_throw_error(env, NULL, "out of memory"); return NULL; }
+  for (uint32_t i = 0; i < length; i++) {
+    napi_value item;
+    char buf[PATH_BUF];
+    if (napi_get_element(env, array, i, &item) != napi_ok || !get_string(env, item, buf, sizeof buf) || (out[i] = strdup(buf)) == NULL) {
+      for (uint32_t j = 0; j < i; j++) free(out[j]);
+      free(out);
+      return NULL;
+    }
+  }
+  *count = length;
+  return out;
+}
+
+static void free_string_array(char **strings, size_t count) {
+  if (strings == NULL) return;
+  for (size_t i = 0; i < count; i++) free(strings[i]);
+  free(strings);
+}
+
+static int get_bigint64_array(napi_env env, napi_value value, const int64_t **data, size_t *length) {
+  bool is_typed = false;
+  napi_typedarray_type type;
+  void *raw = NULL;
+  if (napi_is_typedarray(env, value, &is_typed) != napi_ok || !is_typed ||
+      napi_get_typedarray_info(env, value, &type, length, &raw, NULL, NULL) != napi_ok || type != napi_bigint64_array) {
+    napi_throw_type_error(env, NULL, "expected a BigInt64Array");
+    return 0;
+  }
+  *data = raw;
+  return 1;
+}
+
+/* Floor division so times before 1970 keep 0 <= tv_nsec < 1e9. */
+static struct timespec ns_to_timespec(int64_t ns) {
+  struct timespec ts;
+  ts.tv_sec = ns / 1000000000LL;
+  ts.tv_nsec = ns % 1000000000LL;
+  if (ts.tv_nsec < 0) { ts.tv_nsec += 1000000000LL; ts.tv_sec -= 1; }
+  return ts;
+}
+
+/*
+ * writeFiles(paths, pieces, pieceOffsets, meta) -> Promise<Int32Array>
+ *
+ * Restores small files in one trip to the thread pool. For file i,
+ * meta[8i..8i+7] = pieceStart, pieceCount, size, mode, uid, gid, atimeNs,
+ * mtimeNs: its content is pieces[pieceStart ..] (Buffers) written at
+ * pieceOffsets[same index]; the gaps and the tail up to size stay holes. The
+ * file is created new (O_EXCL|O_NOFOLLOW, 0600), written, truncated to size,
+ * given its owner (uid/gid -1: leave as created; only changed when different),
+ * mode and times, and closed. A file that fails is closed and unlinked, and
+ * the others go on. Result: per file null (done) or an fs-style error naming
+ * the call that failed. Buffers must not be changed until the promise settles.
+ */
+static const char *const WRITE_STAGES[] = { "open", "write", "ftruncate", "fstat", "fchown", "fchmod", "futimens", "close" };
+enum { ST_OPEN, ST_WRITE, ST_FTRUNCATE, ST_FSTAT, ST_FCHOWN, ST_FCHMOD, ST_FUTIMENS, ST_CLOSE };
+#define WRITE_META_FIELDS 8
+
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  napi_ref keep;          /* [pieces, pieceOffsets, meta]: their memory must outlive the work */
+  char **paths;
+  size_t count;
+  const uint8_t **piece_data;
+  size_t *piece_len;
+  size_t piece_count;
+  const int64_t *piece_offsets;
+  const int64_t *meta;
+  int32_t *result;        /* 2 per file: errno, stage */
+} write_files_job;
+
+static int write_all_at(int fd, const uint8_t *data, size_t length, int64_t position) {
+  size_t done = 0;
+  while (done < length) {
+    ssize_t n = pwrite(fd, data + done, length - done, (off_t)(position + (int64_t)done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    if (n == 0) return EIO;
+    done += (size_t)n;
+  }
+  return 0;
+}
+
+/* Returns 0 or an errno, with *stage set to where it failed. */
+static int write_one_file(const write_files_job *job, size_t i, int *stage) {
+  const int64_t *m = job->meta + i * WRITE_META_FIELDS;
+  int64_t piece_start = m[0], piece_count = m[1], size = m[2], mode = m[3], uid = m[4], gid = m[5];
+  *stage = ST_OPEN;
+  int fd = open(job->paths[i], O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  /* Nothing was created (EEXIST: the name is not this run's to remove). */
+  if (fd < 0) return errno;
+  int err = 0;
+  int64_t end = 0;
+  *stage = ST_WRITE;
+  for (int64_t p = piece_start; err == 0 && p < piece_start + piece_count; p++) {
+    err = write_all_at(fd, job->piece_data[p], job->piece_len[p], job->piece_offsets[p]);
+    end = job->piece_offsets[p] + (int64_t)job->piece_len[p];
+  }
+  if (err == 0 && end != size) {
+    *stage = ST_FTRUNCATE;
+    if (ftruncate(fd, (off_t)size) != 0) err = errno;
+  }
+  if (err == 0 && (uid >= 0 || gid >= 0)) {
+    struct stat st;
+    *stage = ST_FSTAT;
+    if (fstat(fd, &st) != 0) err = errno;
+    else if ((uid >= 0 && (uid_t)uid != st.st_uid) || (gid >= 0 && (gid_t)gid != st.st_gid)) {
+      *stage = ST_FCHOWN;
+      if (fchown(fd, uid >= 0 ? (uid_t)uid : (uid_t)-1, gid >= 0 ? (gid_t)gid : (gid_t)-1) != 0) err = errno;
+    }
+  }
+  /* After chown, which clears setuid/setgid. */
+  if (err == 0) {
+    *stage = ST_FCHMOD;
+    if (fchmod(fd, (mode_t)(mode & 07777)) != 0) err = errno;
+  }
+  /* Last: nothing after it changes the times. */
+  if (err == 0) {
+    struct timespec ts[2] = { ns_to_timespec(m[6]), ns_to_timespec(m[7]) };
+    *stage = ST_FUTIMENS;
+    if (futimens(fd, ts) != 0) err = errno;
+  }
+  if (close(fd) != 0 && err == 0) {
+    *stage = ST_CLOSE;
+    err = errno;
+  }
+  if (err != 0) unlink(job->paths[i]);
+  return err;
+}
+
+static void write_files_execute(napi_env env, void *data) {
+  (void)env;
+  write_files_job *job = data;
+  for (size_t i = 0; i < job->count; i++) {
+    int stage = ST_OPEN;
+    int err = write_one_file(job, i, &stage);
+    job->result[2 * i] = err;
+    job->result[2 * i + 1] = err == 0 ? 0 : stage;
+  }
+}
+
+static void write_files_free(napi_env env, write_files_job *job) {
+  if (job->keep != NULL) napi_delete_reference(env, job->keep);
+  free_string_array(job->paths, job->count);
+  free(job->piece_data);
+  free(job->piece_len);
+  free(job->result);
+  free(job);
+}
+
+static void write_files_complete(napi_env env, napi_status status, void *data) {
+  write_files_job *job = data;
+  if (status != napi_ok) {
+    napi_reject_deferred(env, job->deferred, errno_error(env, EIO, "writeFiles", NULL));
+  } else {
+    napi_value results, item;
+    napi_create_array_with_length(env, job->count, &results);
+    for (size_t i = 0; i < job->count; i++) {
+      int err = job->result[2 * i];
+      if (err == 0) napi_get_null(env, &item);
+      else item = errno_error(env, err, WRITE_STAGES[job->result[2 * i + 1]], job->paths[i]);
+      napi_set_element(env, results, (uint32_t)i, item);
+    }
+    napi_resolve_deferred(env, job->deferred, results);
+  }
+  napi_delete_async_work(env, job->work);
+  write_files_free(env, job);
+}
+
+static napi_value js_write_files(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!get_args(env, info, 4, argv)) return NULL;
+  write_files_job *job = calloc(1, sizeof *job);
+  if (job == NULL) { throw_errno(env, ENOMEM, "writeFiles", NULL); return NULL; }
+  size_t meta_length = 0, offsets_length = 0;
+  uint32_t piece_count = 0;
+  bool is_array = false;
+  job->paths = get_string_array(env, argv[0], &job->count);
+  if (job->paths == NULL) { free(job); return NULL; }
+  if (!get_bigint64_array(env, argv[2], &job->piece_offsets, &offsets_length) ||
+      !get_bigint64_array(env, argv[3], &job->meta, &meta_length)) goto fail;
+  if (napi_is_array(env, argv[1], &is_array) != napi_ok || !is_array || napi_get_array_length(env, argv[1], &piece_count) != napi_ok) {
+    napi_throw_type_error(env, NULL, "expected an array of Buffers");
+    goto fail;
+  }
+  if (meta_length != job->count * WRITE_META_FIELDS || offsets_length != piece_count) {
+    napi_throw_range_error(env, NULL, "writeFiles: meta or piece offsets do not match the files and pieces");
+    goto fail;
+  }
+  job->piece_count = piece_count;
+  job->piece_data = calloc(piece_count == 0 ? 1 : piece_count, sizeof *job->piece_data);
+  job->piece_len = calloc(piece_count == 0 ? 1 : piece_count, sizeof *job->piece_len);
+  job->result = calloc(job->count == 0 ? 1 : job->count * 2, sizeof *job->result);
+  if (job->piece_data == NULL || job->piece_len == NULL || job->result == NULL) { throw_errno(env, ENOMEM, "writeFiles", NULL); goto fail; }
+  for (uint32_t p = 0; p < piece_count; p++) {
+    napi_value item;
+    bool is_buffer = false;
+    void *raw = NULL;
+    if (napi_get_element(env, argv[1], p, &item) != napi_ok || napi_is_buffer(env, item, &is_buffer) != napi_ok || !is_buffer ||
+        napi_get_buffer_info(env, item, &raw, &job->piece_len[p]) != napi_ok) {
+      napi_throw_type_error(env, NULL, "expected an array of Buffers");
+      goto fail;
+    }
+    job->piece_data[p] = raw;
+  }
+  /* Each file's pieces must lie inside the pieces array. */
+  for (size_t i = 0; i < job->count; i++) {
+    const int64_t *m = job->meta + i * WRITE_META_FIELDS;
+    if (m[0] < 0 || m[1] < 0 || m[0] + m[1] > (int64_t)piece_count || m[2] < 0) {
+      napi_throw_range_error(env, NULL, "writeFiles: a file's pieces or size are out of range");
+      goto fail;
+    }
+  }
+  napi_value keep, promise, name;
+  napi_create_array_with_length(env, 3, &keep);
+  napi_set_element(env, keep, 0, argv[1]);
+  napi_set_element(env, keep, 1, argv[2]);
+  napi_set_element(env, keep, 2, argv[3]);
+  napi_create_reference(env, keep, 1, &job->keep);
+  napi_create_promise(env, &job->deferred, &promise);
+  napi_create_string_utf8(env, "coffer_write_files", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_async_work(env, NULL, name, write_files_execute, write_files_complete, job, &job->work) != napi_ok || napi_queue_async_work(env, job->work) != napi_ok) {
+    throw_errno(env, EAGAIN, "writeFiles", NULL);
+    goto fail;
+  }
+  return promise;
+fail:
+  write_files_free(env, job);
+  return NULL;
+}
+
+/*
+ * renameAll(from, to) -> Promise<[renamed, error | null]>: rename(2) of each
+ * pair in order on the thread pool, stopping at the first failure.
+ */
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  char **from;
+  char **to;
+  size_t count;
+  int32_t renamed;
+  int32_t err;
+} rename_job;
+
+static void rename_execute(napi_env env, void *data) {
+  (void)env;
+  rename_job *job = data;
+  for (size_t i = 0; i < job->count; i++) {
+    if (rename(job->from[i], job->to[i]) != 0) {
+      job->err = errno;
+      return;
+    }
+    job->renamed++;
+  }
+}
+
+static void rename_free(rename_job *job) {
+  free_string_array(job->from, job->count);
+  free_string_array(job->to, job->count);
+  free(job);
+}
+
+static void rename_complete(napi_env env, napi_status status, void *data) {
+  rename_job *job = data;
+  napi_value result, count, error;
+  napi_create_array_with_length(env, 2, &result);
+  napi_create_int32(env, job->renamed, &count);
+  int err = status == napi_ok ? job->err : EIO;
+  if (err == 0) napi_get_null(env, &error);
+  else error = errno_error(env, err, "rename", (size_t)job->renamed < job->count ? job->to[job->renamed] : NULL);
+  napi_set_element(env, result, 0, count);
+  napi_set_element(env, result, 1, error);
+  napi_resolve_deferred(env, job->deferred, result);
+  napi_delete_async_work(env, job->work);
+  rename_free(job);
+}
+
+static napi_value js_rename_all(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!get_args(env, info, 2, argv)) return NULL;
+  rename_job *job = calloc(1, sizeof *job);
+  if (job == NULL) { throw_errno(env, ENOMEM, "renameAll", NULL); return NULL; }
+  size_t to_count = 0;
+  job->from = get_string_array(env, argv[0], &job->count);
+  if (job->from == NULL) { free(job); return NULL; }
+  job->to = get_string_array(env, argv[1], &to_count);
+  if (job->to == NULL) { free_string_array(job->from, job->count); free(job); return NULL; }
+  if (to_count != job->count) {
+    napi_throw_range_error(env, NULL, "renameAll: from and to differ in length");
+    free_string_array(job->to, to_count);
+    job->to = NULL;
+    rename_free(job);
+    return NULL;
+  }
+  napi_value promise, name;
+  napi_create_promise(env, &job->deferred, &promise);
+  napi_create_string_utf8(env, "coffer_rename_all", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_async_work(env, NULL, name, rename_execute, rename_complete, job, &job->work) != napi_ok || napi_queue_async_work(env, job->work) != napi_ok) {
+    rename_free(job);
+    throw_errno(env, EAGAIN, "renameAll", NULL);
+    return NULL;
+  }
+  return promise;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     { "lutimens", NULL, lutimens, NULL, NULL, NULL, napi_enumerable, NULL },
@@ -345,6 +668,8 @@ static napi_value init(napi_env env, napi_value exports) {
     { "seekData", NULL, seek_data, NULL, NULL, NULL, napi_enumerable, NULL },
     { "seekHole", NULL, seek_hole, NULL, NULL, NULL, napi_enumerable, NULL },
     { "syncfs", NULL, js_syncfs, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "writeFiles", NULL, js_write_files, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "renameAll", NULL, js_rename_all, NULL, NULL, NULL, napi_enumerable, NULL },
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

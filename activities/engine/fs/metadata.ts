@@ -102,26 +102,43 @@ export async function applyNodeMetadata(absPath: string, node: TreeNode, options
   const mtime = parseNs(node.mtimeNs, 'mtime');
   const atime = node.atimeNs === undefined ? mtime : parseNs(node.atimeNs, 'atime');
   if (options.owner) {
-    const uid = (node.user === undefined ? undefined : userId(node.user)) ?? node.uid;
-    const gid = (node.group === undefined ? undefined : groupId(node.group)) ?? node.gid;
+    const { uid, gid } = localOwner(node);
     await lchown(absPath, uid, gid);
   }
   if (node.type !== 'symlink') await chmod(absPath, node.mode & 0o7777);
-  const skippedXattrs: string[] = [];
+  const skippedXattrs = applyXattrs(absPath, node);
+  addon.lutimens(absPath, atime, mtime);
+  return { skippedXattrs };
+}
+
+/** The local ids of the node's owner: the recorded user and group names win over the numbers. */
+export function localOwner(node: TreeNode): { uid: number; gid: number } {
+  return {
+    uid: (node.user === undefined ? undefined : userId(node.user)) ?? node.uid,
+    gid: (node.group === undefined ? undefined : groupId(node.group)) ?? node.gid,
+  };
+}
+
+/**
+ * Sets the node's extended attributes on `absPath` (never following a
+ * symlink); setting them leaves mtime alone. Returns the names outside
+ * `user.*` this file system or process may not set.
+ */
+export function applyXattrs(absPath: string, node: TreeNode): string[] {
+  const skipped: string[] = [];
   for (const [name, value] of Object.entries(node.xattrs ?? {})) {
     try {
-      addon.lsetxattr(absPath, name, Buffer.from(value, 'base64'));
+      nativeFs().lsetxattr(absPath, name, Buffer.from(value, 'base64'));
     } catch (err) {
       const code = errorCode(err);
       if (!name.startsWith('user.') && (code === 'EPERM' || code === 'ENOTSUP' || code === 'EACCES')) {
-        skippedXattrs.push(name);
+        skipped.push(name);
         continue;
       }
       throw err;
     }
   }
-  addon.lutimens(absPath, atime, mtime);
-  return { skippedXattrs };
+  return skipped;
 }
 
 export function errorCode(err: unknown): string | undefined {

@@ -1,7 +1,7 @@
 /**
  * Loader for Coffer's own N-API addon (native/coffer_fs.c): the Linux calls
  * Node lacks (nanosecond utimensat without following symlinks, mknod, l*xattr,
- * SEEK_DATA/SEEK_HOLE, syncfs). Built by `node-gyp rebuild --directory native`.
+ * SEEK_DATA/SEEK_HOLE, syncfs) and batch calls for restoring small files. Built by `node-gyp rebuild --directory native`.
  */
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -24,6 +24,15 @@ export interface CofferFsAddon {
   seekHole(fd: number, offset: number): number;
   /** syncfs(2) of the file system holding `fd`, off the main thread; rejects with a Node-style error (e.g. EIO, ENOSPC). */
   syncfs(fd: number): Promise<void>;
+  /**
+   * Creates and finishes many small files in one trip to the thread pool (see
+   * writeFiles in coffer_fs.c for the layout of `meta`). One result per file:
+   * null when done, else a Node-style error naming the failed call; a file
+   * that failed has been removed. The buffers must stay unchanged until it settles.
+   */
+  writeFiles(paths: readonly string[], pieces: readonly Buffer[], pieceOffsets: BigInt64Array, meta: BigInt64Array): Promise<(Error | null)[]>;
+  /** rename(2) of each pair in order, off the main thread, stopping at the first failure: [pairs renamed, that failure]. */
+  renameAll(from: readonly string[], to: readonly string[]): Promise<[number, Error | null]>;
 }
 
 /** The addon was not built: a setup problem, not a data problem. */

@@ -30,7 +30,7 @@
  * snapshot's size and mtime (metadata is applied before the rename, so such a
  * file is complete). On ENOSPC it throws NoSpace after removing its temp file.
  */
-import { closeSync, constants, fchmodSync, fstatSync, ftruncateSync, lstatSync, open as openCallback, renameSync, write as writeCallback, writeSync } from 'node:fs';
+import { constants, lstatSync, renameSync, write as writeCallback } from 'node:fs';
 import type { BigIntStats } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, rename, stat, symlink, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
@@ -40,8 +40,7 @@ import { InvalidInput } from '../../errors';
 import { IntegrityError } from '../../crypto/errors';
 import type { ContentRef, TreeNode } from '../../repository/tree';
 import type { Progress, RestoreResult } from '../api';
-import { groupId, userId } from '../fs/accounts';
-import { applyNodeMetadata, errorCode, parseNs } from '../fs/metadata';
+import { applyNodeMetadata, applyXattrs, errorCode, localOwner, parseNs } from '../fs/metadata';
 import { nativeFs } from '../fs/native';
 import { readPieces } from './chunk-stream';
 import { makeDurable } from './durable';
@@ -49,6 +48,7 @@ import { NoSpace, UnsafePath } from './errors';
 import { PathFilter } from './glob';
 import type { SnapshotReader } from './reader';
 import { isLargeFile, loadCheckedTree, scanSnapshot, SMALL_FILE } from './scan';
+import { SmallFileWriter } from './small-files';
 import { TaskPool } from './task-pool';
 import { TEMP_NAME, tempName } from './temp-name';
 import { displayPath } from './validate';
@@ -132,12 +132,6 @@ const SPECIAL_TYPE_BITS: Readonly<Record<string, number>> = {
   blockdev: constants.S_IFBLK,
 };
 
-function openFd(path: string, flags: number, mode: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    openCallback(path, flags, mode, (err, fd) => (err === null ? resolve(fd) : reject(err)));
-  });
-}
-
 function lstatSyncIfExists(path: string): BigIntStats | undefined {
   try {
     return lstatSync(path, { bigint: true });
@@ -201,6 +195,7 @@ class RestoreRun {
   readonly pool: TaskPool;
   /** The large-file lane: queued by the first walk, restored next to everything else. */
   readonly largeFiles: TaskPool;
+  private readonly smallFiles = new SmallFileWriter();
   private readonly symlinks: PendingSymlink[] = [];
   /** Directories made ready, parents before children. */
   private readonly dirs: DirContext[] = [];
@@ -258,17 +253,8 @@ class RestoreRun {
     this.options.onWarning?.({ path: displayPath(rel), message });
   }
 
-  /** Whether a file this run created (owner `st`) already has the owner the node asks for. */
-  private ownerMatches(node: TreeNode, st: { uid: number; gid: number }): boolean {
-    const uid = (node.user === undefined ? undefined : userId(node.user)) ?? node.uid;
-    const gid = (node.group === undefined ? undefined : groupId(node.group)) ?? node.gid;
-    return uid === st.uid && gid === st.gid;
-  }
-
-  /** `created`: the owner of a file this run just created, when known (lchown is skipped if it is already right). */
-  private async applyMetadata(abs: string, rel: readonly string[], node: TreeNode, created?: { uid: number; gid: number }): Promise<void> {
-    const owner = this.owner && (created === undefined || !this.ownerMatches(node, created));
-    const outcome = await applyNodeMetadata(abs, node, { owner });
+  private async applyMetadata(abs: string, rel: readonly string[], node: TreeNode): Promise<void> {
+    const outcome = await applyNodeMetadata(abs, node, { owner: this.owner });
     for (const name of outcome.skippedXattrs) this.warn(rel, `extended attribute ${name} not restored (not permitted here)`);
   }
 
@@ -473,9 +459,9 @@ class RestoreRun {
 
   /**
    * A small file: content loaded (asynchronously, through the pack-range
-   * cache), then written with synchronous calls, which on a local file system
-   * cost less than the thread-pool round trips they replace; then queued for
-   * a group sync and rename.
+   * cache), then created, written and given its owner, mode and times by the
+   * batch writer on the thread pool; xattrs (rare) after that, by path; then
+   * queued for a group sync and rename.
    */
   private async restoreSmallFile(dir: DirContext, abs: string, rel: readonly string[], node: TreeNode, size: number): Promise<void> {
     const pieces: { offset: number; data: Buffer }[] = [];
@@ -484,33 +470,18 @@ class RestoreRun {
     }
     this.signal.throwIfAborted();
     const tmp = `${dir.abs}/${tempName()}`;
-    let fd: number | undefined;
-    try {
-      // Creating a file is the costly call (directory lock, journal): it goes to the thread pool, the rest stays synchronous.
-      fd = await openFd(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-      let writtenEnd = 0;
-      for (const { offset, data } of pieces) {
-        let done = 0;
-        while (done < data.length) done += writeSync(fd, data, done, data.length - done, offset + done);
-        writtenEnd = offset + data.length;
+    const mtimeNs = parseNs(node.mtimeNs, 'mtime');
+    const owner = this.owner ? localOwner(node) : { uid: -1, gid: -1 };
+    const file = { path: tmp, pieces, size, mode: node.mode & 0o7777, ...owner, atimeNs: node.atimeNs === undefined ? mtimeNs : parseNs(node.atimeNs, 'atime'), mtimeNs };
+    // On failure the writer has removed the file.
+    await this.smallFiles.write(file);
+    if (node.xattrs !== undefined && Object.keys(node.xattrs).length > 0) {
+      try {
+        for (const name of applyXattrs(tmp, node)) this.warn(rel, `extended attribute ${name} not restored (not permitted here)`);
+      } catch (err) {
+        await removeQuietly(tmp);
+        throw err;
       }
-      if (writtenEnd !== size) ftruncateSync(fd, size);
-      const st = fstatSync(fd);
-      // The common case (owner already right, no xattrs) in synchronous calls, in applyNodeMetadata's order: mode, then times.
-      const simple = Object.keys(node.xattrs ?? {}).length === 0 && (!this.owner || this.ownerMatches(node, st));
-      if (simple) fchmodSync(fd, node.mode & 0o7777);
-      closeSync(fd);
-      fd = undefined;
-      if (simple) {
-        const mtime = parseNs(node.mtimeNs, 'mtime');
-        nativeFs().lutimens(tmp, node.atimeNs === undefined ? mtime : parseNs(node.atimeNs, 'atime'), mtime);
-      } else {
-        await this.applyMetadata(tmp, rel, node, { uid: st.uid, gid: st.gid });
-      }
-    } catch (err) {
-      if (fd !== undefined) closeSync(fd);
-      await removeQuietly(tmp);
-      throw err;
     }
     this.bytesDone += size;
     if (!this.fsync) {
@@ -539,6 +510,10 @@ class RestoreRun {
       await removeQuietly(tmp);
       throw err;
     }
+    this.recordRenamed(size);
+  }
+
+  private recordRenamed(size: number): void {
     this.files++;
     this.bytes += size;
     this.filesDone++;
@@ -565,10 +540,10 @@ class RestoreRun {
       let renamed = 0;
       try {
         await makeDurable(this.root, group.map((g) => g.tmp));
-        for (const g of group) {
-          await this.renameInto(g.tmp, g.abs, g.size);
-          renamed++;
-        }
+        // All renames in one call on the thread pool: one by one here, they held up the event loop.
+        const [count, failure] = await nativeFs().renameAll(group.map((g) => g.tmp), group.map((g) => g.abs));
+        for (; renamed < count; renamed++) this.recordRenamed(group[renamed].size);
+        if (failure !== null) throw failure;
       } catch (err) {
         for (const g of group.slice(renamed)) await removeQuietly(g.tmp);
         throw err;
@@ -683,7 +658,7 @@ export async function restoreTree(
   const totals = await scanSnapshot(reader, rootTreeId, filter, options.signal, reader.expectChunks !== undefined);
   const root = resolve(target);
   const run = new RestoreRun(root, reader, filter, totals, options);
-  reader.expectChunks?.(totals.chunks);
+  reader.expectChunks?.(totals.chunks?.keys());
   try {
     await mkdir(root, { recursive: true });
     if (!(await stat(root)).isDirectory()) throw new InvalidInput(`restore target ${JSON.stringify(target)} is not a directory`);
