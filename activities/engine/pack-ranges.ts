@@ -19,11 +19,17 @@
  * and a range that comes back short is simply not used.
  *
  * With a decoder (the repository's CPU pool), the announced data chunks of a
- * new range are opened, decompressed and hashed together in ONE job off the
- * caller's thread, instead of one by one on it; `chunk()` then hands out their
- * verified plaintexts. A chunk the decoder could not verify is simply not
- * handed out that way: the caller decodes its sealed bytes itself and reports
- * what is wrong with it.
+ * new range are opened, decompressed and hashed in a few jobs off the
+ * caller's thread (at most DECODE_JOB_BYTES each, so the first plaintexts come
+ * back early and both workers share a range), instead of one by one on it;
+ * `chunk()` then hands out their verified plaintexts. A chunk the decoder
+ * could not verify is simply not handed out that way: the caller decodes its
+ * sealed bytes itself and reports what is wrong with it.
+ *
+ * With announced chunks, the first use of a range starts reading the next
+ * range of the same pack that holds announced chunks, so a restore of many
+ * small files does not stop at every range boundary to wait for a read and
+ * its decoding.
  */
 import type { Backend } from '../storage/backend';
 import type { ChunkLocation, MasterIndex } from '../repository/master-index';
@@ -54,6 +60,8 @@ interface Range {
   readonly bytes: Promise<Buffer | undefined>;
   /** Chunk ids whose plaintexts are being decoded from this range (forgotten with the range). */
   readonly decoding?: readonly string[];
+  /** Set once the range was first used and the next one of its pack was started. */
+  readAhead?: boolean;
 }
 
 /** A chunk inside a range, for the decoder. */
@@ -75,6 +83,8 @@ export type RangeDecoder = (sealed: Buffer, chunks: readonly RangeChunk[], pack:
 
 /** A range with fewer announced chunks than this is not worth a decoder job. */
 const DECODE_AT_LEAST = 2;
+/** Sealed bytes per decoder job: one 8 MiB job kept a worker (and every file waiting on it) busy for 150-300 ms. */
+const DECODE_JOB_BYTES = 512 * 1024;
 
 export type ChunkBytes = { readonly plain: Buffer } | { readonly sealed: Buffer };
 
@@ -213,11 +223,46 @@ export class PackRanges {
       this.add(range);
       return range;
     }
-    const decoding = loaded.then((b) => (b === undefined ? undefined : decoder(b, chunks, name).catch(() => undefined)));
-    const range: Range = { pack: loc.pack, start: from, end, bytes: decoding.then((r) => r?.sealed), decoding: chunks.map((c) => c.id) };
-    for (const c of chunks) this.decoded.set(c.id, { range, plain: decoding.then((r) => r?.plain.get(c.id)) });
+    const range: Range = { pack: loc.pack, start: from, end, bytes: loaded, decoding: chunks.map((c) => c.id) };
+    for (const job of decodeJobs(chunks)) {
+      const jobStart = job[0].start;
+      const jobEnd = job[job.length - 1].start + job[job.length - 1].loc.length;
+      const relative = job.map((c) => ({ ...c, start: c.start - jobStart }));
+      // A copy per job: the decoder may move its buffer to a worker, and the range keeps the original for exact reads.
+      const decoding = loaded.then((b) => (b === undefined ? undefined : decoder(Buffer.from(b.subarray(jobStart, jobEnd)), relative, name).catch(() => undefined)));
+      for (const c of job) this.decoded.set(c.id, { range, plain: decoding.then((r) => r?.plain.get(c.id)) });
+    }
     this.add(range);
     return range;
+  }
+
+  /** On a range's first use: starts the next range of its pack holding announced chunks not yet covered. */
+  private readAheadAfter(range: Range): void {
+    if (range.readAhead === true) return;
+    range.readAhead = true;
+    const expected = this.expected;
+    if (expected === undefined) return;
+    const entries = this.packEntries(range.pack) ?? [];
+    let lo = 0;
+    let hi = entries.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (entries[mid].offset < range.end) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < entries.length; i++) {
+      const e = entries[i];
+      if (e.tree || e.length >= OWN_READ_FROM || !expected.has(e.id)) continue;
+      if (this.covering(range.pack, e.offset, e.offset + e.length) !== undefined) return;
+      const loc = this.index.get(e.id);
+      if (loc !== undefined && loc.pack === range.pack && loc.offset === e.offset) this.startRange(loc);
+      return;
+    }
+  }
+
+  private covering(pack: string, from: number, to: number): Range | undefined {
+    for (const r of this.rangesOfPack.get(pack) ?? []) if (r.start <= from && r.end >= to) return r;
+    return undefined;
   }
 
   /**
@@ -228,14 +273,10 @@ export class PackRanges {
   async chunk(id: string, loc: ChunkLocation, signal?: AbortSignal): Promise<ChunkBytes> {
     const from = loc.offset;
     const to = loc.offset + loc.length;
-    let range: Range | undefined;
-    for (const r of this.rangesOfPack.get(loc.pack) ?? []) {
-      if (r.start > from || r.end < to) continue;
-      this.touch(r);
-      range = r;
-      break;
-    }
-    range ??= this.startRange(loc);
+    let range = this.covering(loc.pack, from, to);
+    if (range !== undefined) this.touch(range);
+    else range = this.startRange(loc);
+    if (range !== undefined) this.readAheadAfter(range);
     const decoded = this.decoded.get(id);
     if (decoded !== undefined) {
       this.decoded.delete(id);
@@ -249,4 +290,22 @@ export class PackRanges {
     }
     return { sealed: await this.backend.load(Names.pack(loc.pack), { offset: from, length: loc.length }, { signal }) };
   }
+}
+
+/** Splits a range's chunks (in offset order) into decoder jobs of at most DECODE_JOB_BYTES sealed bytes each. */
+function decodeJobs(chunks: readonly RangeChunk[]): RangeChunk[][] {
+  const jobs: RangeChunk[][] = [];
+  let job: RangeChunk[] = [];
+  let bytes = 0;
+  for (const c of chunks) {
+    if (job.length > 0 && bytes + c.loc.length > DECODE_JOB_BYTES) {
+      jobs.push(job);
+      job = [];
+      bytes = 0;
+    }
+    job.push(c);
+    bytes += c.loc.length;
+  }
+  if (job.length > 0) jobs.push(job);
+  return jobs;
 }

@@ -16,10 +16,13 @@ import type { CofferRepository } from '../../../activities/engine/repository';
 import { Names } from '../../../activities/repository/format';
 import { cleanupDir, filesUnder, makeBackend, PASS, pseudoRandom, replaceObject, SMALL, tempDir, testEngine, writeTree } from '../engine/helpers';
 
-/** 60 small files (one chunk each, some compressible), two of them identical (one chunk, used twice). */
+/**
+ * 300 small files (one chunk each, some compressible; ~1 MB, so a range is
+ * decoded in more than one job), two of them identical (one chunk, used twice).
+ */
 function smallFiles(): Record<string, Buffer> {
   const files: Record<string, Buffer> = {};
-  for (let i = 0; i < 60; i++) {
+  for (let i = 0; i < 300; i++) {
     const size = 500 + ((i * 997) % 6000);
     files[`d${i % 3}/f${i}.bin`] = i % 2 === 0 ? pseudoRandom(size, i + 1) : Buffer.from(`line ${i}\n`.repeat(Math.ceil(size / 8)).slice(0, size));
   }
