@@ -127,11 +127,32 @@ function handedOver(b: Uint8Array, give: boolean): Uint8Array {
   return give && b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer ? b : fresh(b);
 }
 
+/** Jobs a worker holds at once: one running, one ready to start, so it never waits for this thread. */
+const JOBS_PER_WORKER = 2;
+
+/**
+ * Decoding for readers waiting on the result (a range of small chunks, a
+ * single chunk) goes ahead of throughput work (sealing, large chunks written
+ * by the worker): behind a queue of large chunks, a restore's small files
+ * stalled for tens of milliseconds at every range.
+ */
+const URGENT_OPS: ReadonlySet<WorkerRequest['op']> = new Set(['unpack', 'unpack-range']);
+
+interface Queued {
+  readonly req: WorkerRequest;
+  readonly transfer: ArrayBuffer[];
+  readonly resolve: (reply: WorkerReply) => void;
+  readonly reject: (err: Error) => void;
+}
+
 class WorkerPool implements CpuPool {
   private readonly slots: Slot[] = [];
   private nextId = 1;
   private closed = false;
   private count = 0;
+  /** Jobs not yet handed to a worker, urgent ones first. */
+  private readonly urgent: Queued[] = [];
+  private readonly normal: Queued[] = [];
 
   constructor(readonly size: number) {
     for (let i = 0; i < size; i++) this.slots.push(this.spawn());
@@ -149,12 +170,14 @@ class WorkerPool implements CpuPool {
       if (p === undefined) return;
       slot.pending.delete(reply.id);
       p.resolve(reply);
+      this.dispatch();
     });
     const fail = (err: Error): void => {
       for (const p of slot.pending.values()) p.reject(err);
       slot.pending.clear();
       const index = this.slots.indexOf(slot);
       if (!this.closed && index >= 0) this.slots[index] = this.spawn();
+      this.dispatch();
     };
     worker.on('error', (err) => fail(err));
     worker.on('exit', (code) => {
@@ -167,22 +190,37 @@ class WorkerPool implements CpuPool {
 
   private submit(req: WorkerRequest, transfer: ArrayBuffer[]): Promise<WorkerReply> {
     if (this.closed) return Promise.reject(new PoolClosed());
-    let slot = this.slots[0];
-    for (const s of this.slots) if (s.pending.size < slot.pending.size) slot = s;
-    const target = slot;
     this.count++;
-    if (target.pending.size === 0) target.worker.ref();
     return new Promise<WorkerReply>((resolve, reject) => {
+      const queued: Queued = {
+        req,
+        transfer,
+        resolve: (r) => { this.count--; resolve(r); },
+        reject: (e) => { this.count--; reject(e); },
+      };
+      (URGENT_OPS.has(req.op) ? this.urgent : this.normal).push(queued);
+      this.dispatch();
+    });
+  }
+
+  /** Hands queued jobs to the least busy workers with room. */
+  private dispatch(): void {
+    while (!this.closed && (this.urgent.length > 0 || this.normal.length > 0)) {
+      let slot = this.slots[0];
+      for (const s of this.slots) if (s.pending.size < slot.pending.size) slot = s;
+      if (slot === undefined || slot.pending.size >= JOBS_PER_WORKER) return;
+      const job = (this.urgent.length > 0 ? this.urgent : this.normal).shift() as Queued;
+      const target = slot;
+      if (target.pending.size === 0) target.worker.ref();
       const settle = (): void => {
-        this.count--;
         if (target.pending.size === 0) target.worker.unref();
       };
-      target.pending.set(req.id, {
-        resolve: (r) => { settle(); resolve(r); },
-        reject: (e) => { settle(); reject(e); },
+      target.pending.set(job.req.id, {
+        resolve: (r) => { settle(); job.resolve(r); },
+        reject: (e) => { settle(); job.reject(e); },
       });
-      target.worker.postMessage(req, transfer);
-    });
+      target.worker.postMessage(job.req, job.transfer);
+    }
   }
 
   async process(job: PackJob): Promise<PackResult> {
@@ -249,6 +287,7 @@ class WorkerPool implements CpuPool {
     if (this.closed) return;
     this.closed = true;
     const slots = this.slots.splice(0);
+    for (const job of this.urgent.splice(0).concat(this.normal.splice(0))) job.reject(new PoolClosed());
     // Workers first, then their callers: a caller told "closed" may close a file a worker was still writing to.
     await Promise.all(slots.map((s) => s.worker.terminate()));
     for (const s of slots) {

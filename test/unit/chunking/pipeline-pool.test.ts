@@ -143,3 +143,39 @@ for (const size of [1, 0]) {
     }
   });
 }
+
+void test('a decode a reader waits for overtakes queued sealing work', async () => {
+  const pool = createCpuPool(1);
+  try {
+    const key = randomBytes(32);
+    const ad = associatedData({ repoId: 'r', type: 'data', objectId: 'small', epoch: 1 });
+    const small = textLike(4096);
+    const sealed = await pool.process({ data: small, level: 1, key, ad });
+    const finished: string[] = [];
+    const packs = Array.from({ length: 12 }, (_, i) =>
+      pool.process({ data: textLike(4 * 1024 * 1024), level: 3, key, ad }).then(() => finished.push(`pack-${i}`)),
+    );
+    const unpack = pool.unpack({ sealed: sealed.sealed, key, ad, compressed: sealed.compressed, maxSize: small.length, what: 'chunk small' }).then((plain) => {
+      finished.push('unpack');
+      return plain;
+    });
+    assert.deepEqual(await unpack, small);
+    await Promise.all(packs);
+    // At most the jobs the worker already held ran before it; FIFO would have put it last.
+    assert.ok(finished.indexOf('unpack') <= 2, `unpack finished at position ${finished.indexOf('unpack')}: ${finished.join(', ')}`);
+    assert.equal(pool.inFlight, 0);
+  } finally {
+    await pool.close();
+  }
+});
+
+void test('close rejects jobs still queued for a worker', async () => {
+  const pool = createCpuPool(1);
+  const key = randomBytes(32);
+  const ad = associatedData({ repoId: 'r', type: 'data', objectId: 'q', epoch: 1 });
+  const jobs = Array.from({ length: 6 }, () => pool.process({ data: textLike(1024 * 1024), level: 3, key, ad }));
+  const settled = Promise.allSettled(jobs);
+  await pool.close();
+  const outcomes = await settled;
+  for (const o of outcomes) assert.ok(o.status === 'rejected' && o.reason instanceof PoolClosed);
+});
