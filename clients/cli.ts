@@ -4,6 +4,8 @@
  * them, restic-style. Reads the local stack's env file when present.
  * Exit statuses: see ExitCode in ./exit-codes (and docs/operations.md).
  */
+// First: sizes libuv's thread pool before anything starts it.
+import '../activities/engine/fs/io-threads';
 import { Command, CommanderError } from 'commander';
 import { CliContext } from './context';
 import type { GlobalOptions } from './context';

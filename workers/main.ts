@@ -8,6 +8,8 @@
  *
  * Run: node --import tsx workers/main.ts   (or node dist/workers/main.js)
  */
+// First: sizes libuv's thread pool before anything starts it.
+import '../activities/engine/fs/io-threads';
 import { NativeConnection, Runtime, DefaultLogger, makeTelemetryFilterString } from '@temporalio/worker';
 import { causeChain, isCofferError } from '../activities/errors';
 import { InMemoryMetrics, TeeMetrics } from '../activities/metrics';

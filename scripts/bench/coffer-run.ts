@@ -8,6 +8,8 @@
  * line): COFFER_BENCH_REPO, COFFER_BENCH_SOURCE, COFFER_BENCH_TARGET (restore),
  * COFFER_BENCH_PASSPHRASE. The last stdout line is `COFFER_BENCH_RESULT <json>`.
  */
+// First: sizes libuv's thread pool before anything starts it.
+import '../../activities/engine/fs/io-threads';
 import { engine } from '../../activities/engine';
 import type { Repository } from '../../activities/engine/api';
 import { LocalBackend } from '../../activities/storage/local';
