@@ -287,6 +287,28 @@ static napi_value seek_data(napi_env env, napi_callback_info info) { return do_s
 static napi_value seek_hole(napi_env env, napi_callback_info info) { return do_seek(env, info, SEEK_HOLE, "lseek(SEEK_HOLE)"); }
 
 /*
+ * Creates the promise for `job` and queues it on the thread pool. NULL when
+ * that failed: a JS error is thrown, nothing was queued, and the caller still
+ * owns (and frees) the job.
+ */
+static napi_value queue_job(napi_env env, const char *name, const char *syscall, napi_async_execute_callback execute,
+                            napi_async_complete_callback complete, void *job, napi_deferred *deferred, napi_async_work *work) {
+  napi_value promise, resource_name;
+  napi_create_promise(env, deferred, &promise);
+  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource_name);
+  if (napi_create_async_work(env, NULL, resource_name, execute, complete, job, work) != napi_ok) {
+    throw_errno(env, EAGAIN, syscall, NULL);
+    return NULL;
+  }
+  if (napi_queue_async_work(env, *work) != napi_ok) {
+    napi_delete_async_work(env, *work);
+    throw_errno(env, EAGAIN, syscall, NULL);
+    return NULL;
+  }
+  return promise;
+}
+
+/*
  * syncfs(fd) -> Promise<void>: syncfs(2) of the file system holding fd, on
  * the libuv thread pool (it waits for write-back). Native rather than the
  * `sync --file-system` command: spawning a child forks this process, whose
@@ -326,14 +348,8 @@ static napi_value js_syncfs(napi_env env, napi_callback_info info) {
     return NULL;
   }
   job->fd = (int)fd;
-  napi_value promise, name;
-  napi_create_promise(env, &job->deferred, &promise);
-  napi_create_string_utf8(env, "coffer_syncfs", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_async_work(env, NULL, name, syncfs_execute, syncfs_complete, job, &job->work) != napi_ok || napi_queue_async_work(env, job->work) != napi_ok) {
-    free(job);
-    throw_errno(env, EAGAIN, "syncfs", NULL);
-    return NULL;
-  }
+  napi_value promise = queue_job(env, "coffer_syncfs", "syncfs", syncfs_execute, syncfs_complete, job, &job->deferred, &job->work);
+  if (promise == NULL) free(job);
   return promise;
 }
 
@@ -564,18 +580,14 @@ static napi_value js_write_files(napi_env env, napi_callback_info info) {
       goto fail;
     }
   }
-  napi_value keep, promise, name;
+  napi_value keep;
   napi_create_array_with_length(env, 3, &keep);
   napi_set_element(env, keep, 0, argv[1]);
   napi_set_element(env, keep, 1, argv[2]);
   napi_set_element(env, keep, 2, argv[3]);
   napi_create_reference(env, keep, 1, &job->keep);
-  napi_create_promise(env, &job->deferred, &promise);
-  napi_create_string_utf8(env, "coffer_write_files", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_async_work(env, NULL, name, write_files_execute, write_files_complete, job, &job->work) != napi_ok || napi_queue_async_work(env, job->work) != napi_ok) {
-    throw_errno(env, EAGAIN, "writeFiles", NULL);
-    goto fail;
-  }
+  napi_value promise = queue_job(env, "coffer_write_files", "writeFiles", write_files_execute, write_files_complete, job, &job->deferred, &job->work);
+  if (promise == NULL) goto fail;
   return promise;
 fail:
   write_files_free(env, job);
@@ -646,14 +658,8 @@ static napi_value js_rename_all(napi_env env, napi_callback_info info) {
     rename_free(job);
     return NULL;
   }
-  napi_value promise, name;
-  napi_create_promise(env, &job->deferred, &promise);
-  napi_create_string_utf8(env, "coffer_rename_all", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_async_work(env, NULL, name, rename_execute, rename_complete, job, &job->work) != napi_ok || napi_queue_async_work(env, job->work) != napi_ok) {
-    rename_free(job);
-    throw_errno(env, EAGAIN, "renameAll", NULL);
-    return NULL;
-  }
+  napi_value promise = queue_job(env, "coffer_rename_all", "renameAll", rename_execute, rename_complete, job, &job->deferred, &job->work);
+  if (promise == NULL) rename_free(job);
   return promise;
 }
 
