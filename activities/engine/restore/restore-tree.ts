@@ -71,7 +71,7 @@ export interface RestoreOptions {
    * syncfs per group), hard-link group leaders one by one.
    */
   readonly fsync?: boolean;
-  /** Chunks loaded ahead of the one being written, per file (default 4). */
+  /** Chunks loaded ahead of the one being written, per file (default 8). */
   readonly readAhead?: number;
   /** Files restored at the same time (default 8). */
   readonly concurrency?: number;
@@ -115,8 +115,12 @@ interface PendingSymlink {
  * while the restore goes on, instead of all of it at the end.
  */
 const GROUP_FILES = 2048;
-/** Large files restored at the same time, next to the small ones. */
-const LARGE_FILE_LANE = 2;
+/**
+ * Large files restored at the same time, next to the small ones. With decodes
+ * for small files served first by the CPU pool, four files with 8 chunks in
+ * flight each keep the workers fed: 1 GiB restore 3.9 s -> 3.75 s against 2 x 4.
+ */
+const LARGE_FILE_LANE = 4;
 const GROUP_BYTES = 64 * 1024 * 1024;
 
 interface PendingRename {
@@ -228,7 +232,7 @@ class RestoreRun {
   ) {
     this.owner = options.owner ?? process.getuid?.() === 0;
     this.fsync = options.fsync ?? true;
-    this.readAhead = Math.max(1, options.readAhead ?? 4);
+    this.readAhead = Math.max(1, options.readAhead ?? 8);
     this.signal = options.signal === undefined ? this.controller.signal : AbortSignal.any([options.signal, this.controller.signal]);
     this.pool = new TaskPool(Math.max(1, options.concurrency ?? 8), this.controller);
     this.largeFiles = new TaskPool(LARGE_FILE_LANE, this.controller);
