@@ -23,6 +23,8 @@ export function checkName(name: unknown, dir: readonly string[]): asserts name i
   if (Buffer.byteLength(name) > 255) throw new UnsafePath(where, 'entry name is longer than 255 bytes');
 }
 
+const MAX_ID = 0xffff_ffff;
+
 function isCount(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }
@@ -34,7 +36,8 @@ function malformed(path: string, what: string): IntegrityError {
 function checkNode(node: TreeNode, path: string): void {
   if (!NODE_TYPES.has(node.type)) throw malformed(path, `unknown type ${JSON.stringify(node.type)}`);
   if (!isCount(node.mode)) throw malformed(path, 'bad mode');
-  if (!isCount(node.uid) || !isCount(node.gid)) throw malformed(path, 'bad uid/gid');
+  // A Linux id is 32 bits and (uid_t)-1 means "unchanged": anything larger would wrap when set.
+  if (!isCount(node.uid) || !isCount(node.gid) || node.uid >= MAX_ID || node.gid >= MAX_ID) throw malformed(path, 'bad uid/gid');
   parseNs(node.mtimeNs, 'mtime');
   if (node.atimeNs !== undefined) parseNs(node.atimeNs, 'atime');
   if (node.xattrs !== undefined) {
