@@ -9,7 +9,7 @@ import type { SnapshotReader } from './reader';
 export type Piece = { readonly offset: number; readonly data: Buffer } | { readonly offset: number; readonly hole: number };
 
 export async function* readPieces(
-  reader: SnapshotReader,
+  reader: Pick<SnapshotReader, 'loadChunk'>,
   content: readonly ContentRef[],
   options: { readonly signal?: AbortSignal; readonly readAhead: number; readonly path: string | (() => string) },
 ): AsyncGenerator<Piece> {

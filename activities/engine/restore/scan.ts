@@ -8,6 +8,8 @@ import type { Tree, TreeNode } from '../../repository/tree';
 import { UnsafePath } from './errors';
 import type { PathFilter } from './glob';
 import type { SnapshotReader } from './reader';
+import { REPEATED_CHUNK_MIN } from './repeated-chunks';
+import type { RepeatedChunk } from './repeated-chunks';
 import { displayPath, validateTree } from './validate';
 
 /** Files up to this size are restored whole in one go; larger ones are streamed chunk by chunk. */
@@ -25,6 +27,8 @@ export interface SnapshotTotals {
   readonly largeFiles: number;
   /** Every chunk the selection's files refer to; undefined when too many to keep (or not asked for). */
   readonly chunks?: ReadonlySet<string>;
+  /** With `chunks`: the large chunks (REPEATED_CHUNK_MIN and up) whose content is written more than once, and how often. */
+  readonly repeated?: Map<string, RepeatedChunk>;
 }
 
 /** Beyond this many distinct chunks the set is dropped: reads then go chunk by chunk (memory stays bounded). */
@@ -54,6 +58,9 @@ export async function scanSnapshot(
   let bytes = 0;
   let largeFiles = 0;
   let chunks: Set<string> | undefined = collectChunks ? new Set() : undefined;
+  // Uses of each large chunk; a hard link's later entries are linked, not written, so they use nothing.
+  let largeUses: Map<string, RepeatedChunk> | undefined = collectChunks ? new Map() : undefined;
+  const linkKeys = new Set<string>();
   const visit = async (id: string, dir: readonly string[], ancestors: Set<string>): Promise<void> => {
     signal?.throwIfAborted();
     const tree = await loadCheckedTree(reader, id, dir, ancestors);
@@ -68,12 +75,24 @@ export async function scanSnapshot(
         if (isLargeFile(node)) largeFiles++;
         if (chunks !== undefined && node.type === 'file') {
           for (const ref of node.content ?? []) if ('chunk' in ref) chunks.add(ref.chunk);
-          if (chunks.size > MAX_PLANNED_CHUNKS) chunks = undefined;
+          if (chunks.size > MAX_PLANNED_CHUNKS) chunks = largeUses = undefined;
+        }
+        const written = node.hardlinkKey === undefined || !linkKeys.has(node.hardlinkKey);
+        if (node.hardlinkKey !== undefined) linkKeys.add(node.hardlinkKey);
+        if (largeUses !== undefined && node.type === 'file' && written) {
+          for (const ref of node.content ?? []) {
+            if (!('chunk' in ref) || ref.size < REPEATED_CHUNK_MIN) continue;
+            const use = largeUses.get(ref.chunk);
+            if (use === undefined) largeUses.set(ref.chunk, { uses: 1, size: ref.size });
+            else use.uses++;
+          }
         }
       }
     }
     ancestors.delete(id);
   };
   await visit(rootTreeId, [], new Set());
-  return { files, bytes, largeFiles, ...(chunks === undefined ? {} : { chunks }) };
+  if (chunks === undefined || largeUses === undefined) return { files, bytes, largeFiles };
+  for (const [id, use] of largeUses) if (use.uses < 2) largeUses.delete(id);
+  return { files, bytes, largeFiles, chunks, repeated: largeUses };
 }
