@@ -109,16 +109,21 @@ export function createCofferTemporalRunner(ctx: BenchContext): Runner {
   let client: Client | undefined;
   let peakResettable = false;
   let address = '';
+  /** Runs so far per operation: restore and verify run in several rounds, each its own workflow. */
+  const runsOf = new Map<string, number>();
 
   const run = async <R>(op: string, workflow: string, input: unknown): Promise<{ result: R; op: OpResult }> => {
     if (client === undefined || worker?.child.pid === undefined) throw new Error('coffer-temporal: setup() did not run');
     const pid = worker.child.pid;
     if (worker.child.exitCode !== null) throw new Error(`coffer-temporal: the worker exited; see ${join(ctx.workDir, 'worker.log')}`);
     if (peakResettable) resetPeakRss(pid);
+    const n = (runsOf.get(op) ?? 0) + 1;
+    runsOf.set(op, n);
+    const workflowId = `bench/${runId}/${op}-${n}`;
     const started = performance.now();
-    const result = (await client.workflow.execute(workflow, { taskQueue, workflowId: `bench/${runId}/${op}`, args: [input] })) as R;
+    const result = (await client.workflow.execute(workflow, { taskQueue, workflowId, args: [input] })) as R;
     const seconds = (performance.now() - started) / 1000;
-    return { result, op: { seconds, peakRssKiB: peakResettable ? peakRssKiB(pid) : undefined, detail: { workflowId: `bench/${runId}/${op}` } } };
+    return { result, op: { seconds, peakRssKiB: peakResettable ? peakRssKiB(pid) : undefined, detail: { workflowId } } };
   };
 
   return {

@@ -4,12 +4,15 @@
  * For each operation in turn (first backup, unchanged second backup, restore,
  * read-data verify) every tool runs once, with the page cache dropped before
  * each run when the kernel allows it (else the run is warm and says so).
+ * Restore and verify, which leave the repositories as they were, run in
+ * several rounds in rotating order and report each tool's median (rounds.ts).
  * Every restore is hashed and compared with the dataset's manifest; a wrong
  * restore aborts the benchmark. Results: `bench:` lines on stdout, a table,
  * and .data/bench/results-<timestamp>.json.
  *
  * Environment: COFFER_BENCH_SIZE_MIB (default 1024), COFFER_BENCH_SEED (1),
  * COFFER_BENCH_TOOLS (coffer,restic,borg; also coffer-temporal), COFFER_BENCH_DROP_CACHES (1; 0 = warm),
+ * COFFER_BENCH_ROUNDS (3: rounds of restore and verify),
  * COFFER_BENCH_KEEP (1 keeps repositories), COFFER_BENCH_CPU_PROF (dir: profile Coffer).
  */
 import { randomBytes } from 'node:crypto';
@@ -21,6 +24,7 @@ import { compareManifests, describeDifference, hashTree, isIdentical } from './m
 import { dropCaches } from './measure';
 import { benchDataDir } from './paths';
 import { DEFAULT_TOOLS, RUNNERS } from './registry';
+import { medianRun, REPEATED_OPERATIONS, rotated, roundsFromEnv } from './rounds';
 import { benchLines, humanTable } from './report';
 import type { ToolResults } from './report';
 import type { Operation, OpResult, Runner } from './runner';
@@ -48,6 +52,7 @@ async function main(): Promise<void> {
   const tools = selectedTools();
   const wantCold = process.env.COFFER_BENCH_DROP_CACHES !== '0';
   const keep = process.env.COFFER_BENCH_KEEP === '1';
+  const rounds = roundsFromEnv();
 
   const dataset = ensureDataset({ sizeMiB, seed, log });
   const bytes = dataset.manifest.bytes;
@@ -78,30 +83,36 @@ async function main(): Promise<void> {
     }
     const restored: string[] = [];
     for (const op of OPERATIONS) {
-      for (const target of restored.splice(0)) rmSync(target, { recursive: true, force: true });
-      for (const r of runners) {
-        prepare();
-        let result: OpResult;
-        if (op === 'restore') {
-          // Every tool restores into a fresh directory, and no tool's restore follows the deletion of another's
-          // (deleted in bulk after all restores): creating files right after deleting thousands costs ext4
-          // extra work (its recently-deleted inode checks), which would tax whichever tool came second.
-          const target = join(workRoot, `${r.name}-restore`);
-          mkdirSync(target);
-          result = await r.restore(target);
-          await checkRestore(r, target, dataset.manifest.entries);
-          restored.push(target);
-        } else if (op === 'first-backup') {
-          result = await r.firstBackup();
-        } else if (op === 'second-backup') {
-          result = await r.secondBackup();
-        } else {
-          result = await r.verify();
+      const opRounds = REPEATED_OPERATIONS.has(op) ? rounds : 1;
+      const runs = new Map<string, OpResult[]>(runners.map((r) => [r.name, []]));
+      for (let round = 0; round < opRounds; round++) {
+        for (const target of restored.splice(0)) rmSync(target, { recursive: true, force: true });
+        for (const r of rotated(runners, round)) {
+          prepare();
+          let result: OpResult;
+          if (op === 'restore') {
+            // Every tool restores into a fresh directory, and no tool's restore follows the deletion of another's
+            // (deleted in bulk after all restores of a round): creating files right after deleting thousands costs
+            // ext4 extra work (its recently-deleted inode checks), which would tax whichever tool came second.
+            const target = join(workRoot, `${r.name}-restore-${round + 1}`);
+            mkdirSync(target);
+            result = await r.restore(target);
+            await checkRestore(r, target, dataset.manifest.entries);
+            restored.push(target);
+          } else if (op === 'first-backup') {
+            result = await r.firstBackup();
+          } else if (op === 'second-backup') {
+            result = await r.secondBackup();
+          } else {
+            result = await r.verify();
+          }
+          runs.get(r.name)!.push(result);
+          const rss = result.peakRssKiB !== undefined ? `, peak RSS ${(result.peakRssKiB / 1024).toFixed(0)} MiB` : '';
+          const which = opRounds > 1 ? ` (round ${round + 1}/${opRounds})` : '';
+          log(`${op} ${r.name}${which}: ${result.seconds.toFixed(2)} s (${(bytes / 1e6 / result.seconds).toFixed(1)} MB/s${rss})`);
         }
-        results.get(r.name)!.ops[op] = result;
-        const rss = result.peakRssKiB !== undefined ? `, peak RSS ${(result.peakRssKiB / 1024).toFixed(0)} MiB` : '';
-        log(`${op} ${r.name}: ${result.seconds.toFixed(2)} s (${(bytes / 1e6 / result.seconds).toFixed(1)} MB/s${rss})`);
       }
+      for (const r of runners) results.get(r.name)!.ops[op] = medianRun(runs.get(r.name)!);
     }
     for (const r of runners) results.get(r.name)!.repoSizeBytes = await r.repoSizeBytes();
   } finally {
@@ -113,7 +124,7 @@ async function main(): Promise<void> {
   const toolResults: ToolResults[] = runners.map((r) => ({ name: r.name, ...results.get(r.name)! }));
   for (const line of benchLines(bytes, toolResults)) console.log(line);
   console.log('');
-  console.log(`dataset: ${dataset.manifest.files} files, ${(bytes / 1e6).toFixed(1)} MB (${sizeMiB} MiB target, seed ${seed}); page cache ${cold ? 'dropped before each run (cold)' : 'NOT dropped (warm runs)'}`);
+  console.log(`dataset: ${dataset.manifest.files} files, ${(bytes / 1e6).toFixed(1)} MB (${sizeMiB} MiB target, seed ${seed}); page cache ${cold ? 'dropped before each run (cold)' : 'NOT dropped (warm runs)'}; restore and verify: median of ${rounds} rotating round${rounds === 1 ? '' : 's'}`);
   console.log(humanTable(bytes, toolResults));
   for (const t of toolResults) {
     // Runners that report their own split (Coffer: key derivation + index load vs the operation itself).
@@ -131,6 +142,7 @@ async function main(): Promise<void> {
     finished: new Date().toISOString(),
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memBytes: totalmem(), loadavgAtEnd: loadavg(), node: process.version },
     cold,
+    rounds,
     dataset: { root: dataset.root, sizeMiB, seed, bytes, files: dataset.manifest.files, composition: dataset.manifest.composition },
     tools: toolResults.map((t) => ({
       name: t.name,
