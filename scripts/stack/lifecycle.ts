@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { ROOT, serviceLogFile } from './paths';
-import { runningPid, startDetached, stopService } from './pids';
+import { isAlive, runningPid, startDetached, stopService } from './pids';
 import { portInUse, withTimeout } from './probe';
 import type { Service } from './services';
 
@@ -15,11 +15,16 @@ function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** Polls the probe until it succeeds, the process dies, or the deadline passes. */
-async function waitReady(service: Service, deadline: number): Promise<void> {
+/**
+ * Polls the probe until it succeeds, the process dies, or the deadline passes.
+ * Liveness is checked on the pid itself, not on its command line: sshd
+ * rewrites its command line ("[listener] …") as it starts, and a check that
+ * read it mid-rewrite took a starting sshd for a dead one (a CI run failed so).
+ */
+async function waitReady(service: Service, pid: number, deadline: number): Promise<void> {
   let lastError = 'no attempt made';
   for (;;) {
-    if (runningPid(service.name, service.identity) === undefined) {
+    if (!isAlive(pid)) {
       throw new Error(`the process exited (last probe: ${lastError})`);
     }
     try {
@@ -49,7 +54,7 @@ export async function bringUp(service: Service): Promise<Outcome> {
       pid = startDetached(service.name, file, args, env ?? process.env, ROOT);
       state = 'started';
     }
-    await waitReady(service, started + START_TIMEOUT_MS);
+    await waitReady(service, pid, started + START_TIMEOUT_MS);
     if (service.setup !== undefined) await withTimeout(service.setup(), 30_000, `${service.name} setup`);
     return { service, ok: true, pid, state, seconds: seconds() };
   } catch (error) {
