@@ -27,6 +27,8 @@ import { treeDifferences } from './trees';
 const FILES = 48;
 const FILE_SIZE = 2 * 1024 * 1024;
 const FILES_PER_BATCH = 16;
+/** Stored bytes above the plaintext that sealing may add (measured ~0.17 % for these incompressible files). */
+const SEALING_ALLOWANCE = 0.01;
 
 async function directoryBytes(dir: string): Promise<number> {
   let total = 0;
@@ -114,8 +116,12 @@ void describe('SIGKILL the worker in the middle of a backup', () => {
     // The killed batch really was retried by the new worker.
     assert.ok((await retriedActivities(handle)).includes('backupBatch'), 'a batch activity ran a second attempt');
     const stored = await directoryBytes(join(repo, 'data'));
-    assert.ok(stored <= dataBytes + batchBytes, `stored ${stored} bytes for ${dataBytes} bytes of data (+ one batch ${batchBytes})`);
-    assert.ok(backup.snapshot.stats.bytesUploaded <= dataBytes + batchBytes, `uploaded ${backup.snapshot.stats.bytesUploaded}`);
+    // Sealing adds ~0.2 % to random data (nonce, tag and header entry per chunk): when the killed batch had
+    // finished uploading before the kill, its retry stores one whole sealed batch again. A second repeated
+    // batch would be 25 % more, far above this allowance.
+    const bound = Math.floor((dataBytes + batchBytes) * (1 + SEALING_ALLOWANCE));
+    assert.ok(stored <= bound, `stored ${stored} bytes for ${dataBytes} bytes of data (+ one batch ${batchBytes}, + ${SEALING_ALLOWANCE * 100} % sealing)`);
+    assert.ok(backup.snapshot.stats.bytesUploaded <= bound, `uploaded ${backup.snapshot.stats.bytesUploaded}`);
 
     const target = join(h.tmp, 'restored');
     const restored = await h.run<RestoreOutput>('restoreWorkflow', { repo, target, host: h.host, hostQueue: h.hostQueue });
