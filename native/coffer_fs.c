@@ -7,6 +7,7 @@
  *   syncfs(2) to make a restore's files durable together, and two batch
  *   calls for restoring many small files: writeFiles (create, write, set
  *   owner, mode and times, close) and renameAll.
+ * aead.c adds xchachaOpenInto: AEAD opening into a caller's buffer.
  * Every function but syncfs, writeFiles and renameAll is synchronous and small; errors are thrown as Node-style
  * errors carrying `code` (e.g. "ENOENT"), `errno` and `syscall`, so callers can
  * branch on them like on fs errors.
@@ -24,6 +25,8 @@
 #include <sys/types.h>
 #include <sys/xattr.h>
 #include <unistd.h>
+
+#include "aead.h"
 
 #define PATH_BUF 4096
 #define NAME_BUF 256
@@ -676,6 +679,7 @@ static napi_value init(napi_env env, napi_value exports) {
     { "syncfs", NULL, js_syncfs, NULL, NULL, NULL, napi_enumerable, NULL },
     { "writeFiles", NULL, js_write_files, NULL, NULL, NULL, napi_enumerable, NULL },
     { "renameAll", NULL, js_rename_all, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "xchachaOpenInto", NULL, js_xchacha_open_into, NULL, NULL, NULL, napi_enumerable, NULL },
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -6,6 +6,7 @@
  * Nonces are random: 192 bits make collisions negligible for any volume.
  */
 import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { nativeFs } from '../engine/fs/native';
 import { IntegrityError } from './errors';
 import { hchacha20 } from './hchacha20';
 import { randomBytes } from './random';
@@ -79,6 +80,23 @@ export function open(key: Uint8Array, sealed: Uint8Array, ad: Uint8Array, what: 
   } finally {
     subkey.fill(0);
   }
+}
+
+/**
+ * `open` into the caller's buffer `out` (native, the same OpenSSL cipher):
+ * returns the plaintext as a view of `out`. For hot loops that reuse one
+ * output buffer: Node's decipher allocates a fresh one per call. `out` must
+ * hold at least `sealed.length - SEAL_OVERHEAD` bytes (else RangeError); after
+ * a failure it holds no plaintext.
+ */
+export function openInto(key: Uint8Array, sealed: Uint8Array, ad: Uint8Array, what: string, out: Buffer): Buffer {
+  checkKey(key);
+  if (sealed.length < SEAL_OVERHEAD) {
+    throw new IntegrityError(`${what}: sealed data is truncated (${sealed.length} bytes, at least ${SEAL_OVERHEAD} needed)`);
+  }
+  const length = nativeFs().xchachaOpenInto(key, sealed, ad, out);
+  if (length < 0) throw new IntegrityError(`${what}: authentication failed (damaged, tampered with, or sealed for another object or key)`);
+  return out.subarray(0, length);
 }
 
 /** What a ciphertext is bound to: moving it to another repo, type, id or epoch makes it fail to open. */

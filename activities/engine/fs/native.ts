@@ -33,6 +33,13 @@ export interface CofferFsAddon {
   writeFiles(paths: readonly string[], pieces: readonly Buffer[], pieceOffsets: BigInt64Array, meta: BigInt64Array): Promise<(Error | null)[]>;
   /** rename(2) of each pair in order, off the main thread, stopping at the first failure: [pairs renamed, that failure]. */
   renameAll(from: readonly string[], to: readonly string[]): Promise<[number, Error | null]>;
+  /**
+   * Opens an XChaCha20-Poly1305 object (nonce ‖ ciphertext ‖ tag, as libsodium
+   * seals it) into `out`: the plaintext length, or -1 when it does not
+   * authenticate. Throws RangeError for a wrong key length, a sealed object
+   * shorter than nonce and tag, or an `out` shorter than the plaintext.
+   */
+  xchachaOpenInto(key: Uint8Array, sealed: Uint8Array, ad: Uint8Array, out: Uint8Array): number;
 }
 
 /** The addon was not built: a setup problem, not a data problem. */
