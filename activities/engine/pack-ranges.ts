@@ -140,9 +140,19 @@ export class PackRanges {
     this.decoder = options.decoder;
   }
 
-  /** Announces chunks about to be read (replaces an earlier announcement); undefined forgets it. */
+  /**
+   * Announces chunks about to be read (replaces an earlier announcement);
+   * undefined forgets it, and the plaintexts decoded for it and not handed out
+   * (a restore that failed or was cancelled half-way) with it.
+   */
   expect(ids: Iterable<string> | undefined): void {
     this.expected = ids === undefined ? undefined : new Set(ids);
+    if (ids === undefined) for (const [id, entry] of this.decoded) this.take(id, entry);
+  }
+
+  /** Decoded plaintext bytes waiting to be handed out (for tests and diagnostics). */
+  get bytesPending(): number {
+    return this.pendingBytes;
   }
 
   clear(): void {

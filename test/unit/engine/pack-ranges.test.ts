@@ -138,3 +138,15 @@ void test('pack ranges: when the ranges in use do not all fit, their decoded chu
   assert.equal(f.decoded(), 30, 'each chunk decoded once');
   assert.equal(f.loads(), 3, 'each range read once');
 });
+
+void test('pack ranges: forgetting the announcement lets go of plaintexts decoded for it and never asked for', async () => {
+  const f = await fixture(40, 64 * 1024 * 1024);
+  f.ranges.expect(f.ids);
+  // A restore that stops after a few chunks: the rest of their ranges was decoded for nothing.
+  await requestAll(f, [0, 1, 2]);
+  assert.ok(f.ranges.bytesPending > 0, 'plaintexts decoded ahead');
+  f.ranges.expect(undefined);
+  assert.equal(f.ranges.bytesPending, 0);
+  // Still served correctly afterwards (read and handed over sealed, as without an announcement).
+  await requestAll(f, [5, 30], 'after the announcement');
+});
