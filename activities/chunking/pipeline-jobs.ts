@@ -170,18 +170,23 @@ const opened = new Scratch();
 /** What decompressing produces, when it is written from here. */
 const decompressed = new Scratch();
 
+/** Opens a sealed chunk into this thread's `opened` scratch: a view valid until the next open. */
+function openToScratch(key: Uint8Array, sealed: Uint8Array, ad: Uint8Array, what: string): Buffer {
+  return openInto(key, sealed, ad, what, opened.get(Math.max(0, sealed.length - SEAL_OVERHEAD)));
+}
+
 export function runUnpack(job: UnpackJob): UnpackResult {
   const t0 = performance.now();
-  const plain = openInto(job.key, job.sealed, job.ad, job.what, opened.get(job.sealed.length - SEAL_OVERHEAD));
-  // The result leaves this thread: its own buffer, never a view of a scratch.
-  const data = job.compressed ? decompressChunk(plain, true, job.maxSize, job.what) : Buffer.from(decompressChunk(plain, false, job.maxSize, job.what));
+  const unpacked = decompressChunk(openToScratch(job.key, job.sealed, job.ad, job.what), job.compressed, job.maxSize, job.what);
+  // The result leaves this thread: its own buffer, never a view of the scratch (which it is when stored uncompressed).
+  const data = job.compressed ? unpacked : Buffer.from(unpacked);
   const id = job.idKey === undefined ? undefined : chunkId(job.idKey, data);
   return { data, ...(id === undefined ? {} : { id }), cpuMs: performance.now() - t0 };
 }
 
 export function runUnpackWrite(job: UnpackWriteJob): UnpackWriteResult {
   const t0 = performance.now();
-  const plain = openInto(job.key, job.sealed, job.ad, job.what, opened.get(job.sealed.length - SEAL_OVERHEAD));
+  const plain = openToScratch(job.key, job.sealed, job.ad, job.what);
   const data = decompressChunk(plain, job.compressed, job.size, job.what, job.compressed ? decompressed.get(job.size) : undefined);
   if (data.length !== job.size) throw new IntegrityError(`${job.what}: decompressed to ${data.length} bytes, index says ${job.size}`);
   if (chunkId(job.idKey, data) !== job.expectId) throw new IntegrityError(`${job.what}: content does not hash to its id`);
@@ -202,7 +207,7 @@ export function runUnpackRange(job: UnpackRangeJob): UnpackRangeResult {
   for (const item of job.items) {
     try {
       if (item.start < 0 || item.start + item.length > sealed.length) throw new RangeError(`${item.what}: outside the range read`);
-      const plainOrPacked = openInto(item.key, sealed.subarray(item.start, item.start + item.length), item.ad, item.what, opened.get(Math.max(0, item.length - SEAL_OVERHEAD)));
+      const plainOrPacked = openToScratch(item.key, sealed.subarray(item.start, item.start + item.length), item.ad, item.what);
       const room = plainOut.subarray(total, total + Math.max(0, item.maxSize));
       const data = decompressChunk(plainOrPacked, item.compressed, item.maxSize, item.what, room);
       if (data.buffer !== plainOut.buffer || data.byteOffset !== room.byteOffset) room.set(data);

@@ -269,9 +269,8 @@ export class PackRanges {
   }
 
   /** Starts reading the range that serves `loc` (and, with a decoder, decoding its announced chunks); undefined: read it on its own. */
-  private startRange(loc: ChunkLocation): Range | undefined {
+  private startRange(loc: ChunkLocation, end = this.rangeEnd(loc)): Range | undefined {
     const from = loc.offset;
-    const end = this.rangeEnd(loc);
     if (end === from + loc.length) return undefined;
     const name = Names.pack(loc.pack);
     // The range belongs to no single request, so no caller's signal may abort it; failures fall back to exact reads.
@@ -293,8 +292,10 @@ export class PackRanges {
       const relative = job.map((c) => ({ ...c, start: c.start - jobStart }));
       // A copy per job: the decoder may move its buffer to a worker, and the range keeps the original for exact reads.
       const decoding = loaded.then((b) => (b === undefined ? undefined : decoder(Buffer.from(b.subarray(jobStart, jobEnd)), relative, name).catch(() => undefined)));
-      for (const c of job) this.decoded.set(c.id, { range, plain: decoding.then((r) => r?.plain.get(c.id)), bytes: c.loc.rawLength });
-      for (const c of job) this.pendingBytes += c.loc.rawLength;
+      for (const c of job) {
+        this.decoded.set(c.id, { range, plain: decoding.then((r) => r?.plain.get(c.id)), bytes: c.loc.rawLength });
+        this.pendingBytes += c.loc.rawLength;
+      }
     }
     this.add(range);
     return range;
@@ -322,7 +323,8 @@ export class PackRanges {
       if (loc === undefined || loc.pack !== range.pack || loc.offset !== e.offset) return;
       // Only into free room: evicting a range whose decoded chunks still wait for their files,
       // to make room for chunks wanted later, threw that work away and did it again.
-      if (this.cachedBytes + (this.rangeEnd(loc) - loc.offset) <= this.budget) this.startRange(loc);
+      const end = this.rangeEnd(loc);
+      if (this.cachedBytes + (end - loc.offset) <= this.budget) this.startRange(loc, end);
       return;
     }
   }
